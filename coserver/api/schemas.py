@@ -1,0 +1,66 @@
+"""Pydantic models of API payloads (what the API promises; documented in OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="What went wrong, in one sentence")
+    field: str | None = Field(default=None, description="The offending input, when there is one")
+
+
+class PlaceOut(BaseModel):
+    name: str = ""
+    street: str = ""
+    postal_code: str = ""
+    locality: str = ""
+    locality_code: str = ""
+    country: str = ""
+    lat: float | None = None
+    lon: float | None = None
+
+
+class UrlOut(BaseModel):
+    type: str
+    url: str
+    name: str | None = None
+
+
+class ElementRef(BaseModel):
+    username: str
+    name: str
+    kind: str
+
+
+class ElementOut(BaseModel):
+    """A public element of the territory."""
+
+    id: str = Field(description="ActivityPub id (URL) of the element")
+    username: str
+    handle: str = Field(description="Fediverse handle, user@domain")
+    kind: str = Field(description="person, organization, project, event or poi")
+    type: str | None = Field(default=None, description="organization type, event type or POI type")
+    stage: str | None = Field(default=None, description="project stage")
+    name: str
+    short_description: str
+    description_html: str
+    tags: list[str]
+    urls: list[UrlOut]
+    url: str = Field(description="Profile page")
+    place: PlaceOut | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    all_day: bool = False
+    timezone: str | None = None
+    capacity: int | None = None
+    organizer: ElementRef | None = None
+    parent: ElementRef | None = None
+    open_edition: bool
+    community: dict[str, int] = Field(
+        description="Accepted links by type (member, contributor, attendee, follower)"
+    )
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""The demo territory (La Réunion) and its loader."""

@@ -1,0 +1,8 @@
+"""ORM models. Importing this package registers every table on ``coserver.db.Base.metadata``."""
+
+from coserver.models.accounts import Account
+from coserver.models.actors import Actor
+from coserver.models.links import Link
+from coserver.models.places import Place
+
+__all__ = ["Account", "Actor", "Link", "Place"]

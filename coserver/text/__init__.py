@@ -1,0 +1,7 @@
+"""Text handling: sanitising incoming (federated) HTML and rendering local plain text to HTML.
+
+- :mod:`coserver.text.sanitize` -- ``sanitize_html`` (Mastodon ``MASTODON_STRICT`` subset, via bleach) and
+  ``sanitize_plain`` (names, short descriptions).
+- :mod:`coserver.text.render` -- ``render_text`` / ``render_description``: plain text typed by local users
+  to the same HTML subset (paragraphs, links, hashtags, mentions).
+"""

@@ -1,0 +1,49 @@
+"""Home page and element pages (plain server-rendered HTML; the full UI comes with its own blueprint)."""
+
+from __future__ import annotations
+
+from quart import abort, render_template
+
+from coserver.services import listings
+from coserver.services.elements import community_counts, get_local_actor
+from coserver.services.places import coordinates
+from coserver.state import db, settings
+from coserver.web import blueprint
+
+
+@blueprint.get("/")
+async def home():
+    async with db().session() as session:
+        counts = await listings.counts_by_kind(session)
+        events = await listings.upcoming_events(session, limit=8)
+        organizations = await listings.recent_elements(session, ("organization",), limit=8)
+        projects = await listings.recent_elements(session, ("project",), limit=8)
+    return await render_template(
+        "home.html",
+        settings=settings(),
+        counts=counts,
+        events=events,
+        organizations=organizations,
+        projects=projects,
+    )
+
+
+@blueprint.get("/@<username>")
+async def element_page(username: str):
+    async with db().session() as session:
+        actor = await get_local_actor(session, username)
+        if actor is None or actor.is_private or actor.kind == "application":
+            abort(404)
+        members = await listings.community(session, actor)
+        counts = await community_counts(session, actor)
+        related = await listings.children(session, actor)
+    return await render_template(
+        "element.html",
+        settings=settings(),
+        actor=actor,
+        coords=coordinates(actor.place),
+        members=members,
+        counts=counts,
+        related=related,
+        handle=f"@{actor.username}@{settings().domain}",
+    )

@@ -1,0 +1,93 @@
+"""The plain HTML home and element pages, and /healthz."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.factories import app_db, make_element, make_person
+
+
+async def test_healthz_checks_the_database(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["postgis"].startswith("3.")
+
+
+async def test_healthz_503_when_database_is_gone(app, client, settings):
+    from sqlalchemy.engine import make_url
+
+    from coserver.db import Database
+
+    state = app.extensions["coserver"]
+    good = state.db
+    state.db = Database(
+        make_url(settings.database_url).set(database="does_not_exist").render_as_string(False)
+    )
+    try:
+        response = await client.get("/healthz")
+    finally:
+        await state.db.dispose()
+        state.db = good
+    assert response.status_code == 503
+    assert (await response.get_json())["status"] == "error"
+
+
+async def test_home_lists_elements(app, client, settings):
+    db = app_db(app)
+    marie = await make_person(db, settings, "marie", name="Marie Payet")
+    await make_element(
+        db,
+        settings,
+        "organization",
+        "kaz_compost",
+        name="Kaz Compost",
+        admin=marie,
+        lat=-21.34,
+        lon=55.48,
+        locality="Saint-Pierre",
+    )
+    await make_element(
+        db,
+        settings,
+        "event",
+        "fet_kaf",
+        name="Fèt Kaf <3",
+        starts_at=datetime.now(UTC) + timedelta(days=2),
+        timezone="Indian/Reunion",
+    )
+    response = await client.get("/")
+    assert response.status_code == 200
+    html = (await response.get_data()).decode()
+    assert "Kaz Compost" in html and "Saint-Pierre" in html
+    assert "Fèt Kaf &lt;3" in html  # escaped
+    assert "Content-Security-Policy" in response.headers
+
+
+async def test_element_page(app, client, settings):
+    db = app_db(app)
+    marie = await make_person(db, settings, "marie", name="Marie Payet")
+    await make_element(
+        db,
+        settings,
+        "organization",
+        "kaz_compost",
+        name="Kaz Compost",
+        admin=marie,
+        lat=-21.34,
+        lon=55.48,
+        description="Nou fé compost.\n\n<script>alert(1)</script>",
+    )
+    response = await client.get("/@kaz_compost")
+    assert response.status_code == 200
+    html = (await response.get_data()).decode()
+    assert "Kaz Compost" in html and "@kaz_compost@127.0.0.1:8000" in html
+    assert "Marie Payet" in html and "admin" in html
+    assert "<script>alert(1)</script>" not in html
+    assert 'type="application/activity+json"' in html
+
+
+async def test_unknown_and_private_elements_are_404(app, client, settings):
+    await make_element(app_db(app), settings, "project", "secret_plan", is_private=True)
+    assert (await client.get("/@nobody")).status_code == 404
+    assert (await client.get("/@secret_plan")).status_code == 404
