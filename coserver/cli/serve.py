@@ -23,7 +23,7 @@ def hypercorn_config(conf: Settings):
     config.bind = [conf.bind]
     config.workers = conf.workers
     config.accesslog = None
-    config.errorlog = "-"
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.loglevel = conf.log_level.upper()
     config.keep_alive_timeout = 30
     config.graceful_timeout = 10

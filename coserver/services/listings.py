@@ -54,6 +54,7 @@ async def children(session: AsyncSession, parent: Actor, limit: int = 50) -> lis
         .where(*_public_local(), (Actor.parent_id == parent.id) | (Actor.organizer_id == parent.id))
         .order_by(Actor.kind, Actor.starts_at.nulls_last(), Actor.name)
         .limit(limit)
+        .options(selectinload(Actor.place))
     )
     return list(await session.scalars(stmt))
 

@@ -83,7 +83,28 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ALLOWED_TAGS: frozenset[str] = frozenset(
-    ["p", "br", "span", "a", "del", "s", "pre", "blockquote", "code", "b", "strong", "u", "i", "em", "ul", "ol", "li", "ruby", "rt", "rp"]
+    [
+        "p",
+        "br",
+        "span",
+        "a",
+        "del",
+        "s",
+        "pre",
+        "blockquote",
+        "code",
+        "b",
+        "strong",
+        "u",
+        "i",
+        "em",
+        "ul",
+        "ol",
+        "li",
+        "ruby",
+        "rt",
+        "rp",
+    ]
 )
 ALLOWED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "a": ("href", "rel", "class", "translate"),
@@ -107,7 +128,29 @@ _KEPT_REL_TOKENS = ("tag",)
 #: Elements removed together with everything inside them (Sanitize's default ``remove_contents`` plus a
 #: few more that hold no prose).  ``math`` is special-cased: its TeX annotation survives.
 DROPPED_CONTENT_ELEMENTS: frozenset[str] = frozenset(
-    ["script", "style", "template", "iframe", "object", "embed", "applet", "noscript", "noembed", "noframes", "plaintext", "xmp", "title", "textarea", "select", "datalist", "svg", "math", "head", "frameset", "frame"]
+    [
+        "script",
+        "style",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "applet",
+        "noscript",
+        "noembed",
+        "noframes",
+        "plaintext",
+        "xmp",
+        "title",
+        "textarea",
+        "select",
+        "datalist",
+        "svg",
+        "math",
+        "head",
+        "frameset",
+        "frame",
+    ]
 )
 # Elements whose content the *tokenizer* reads as raw text: their start tag is never ignored by the depth
 # and tag-count limits (otherwise their content would be tokenized as markup and show up as text).
@@ -116,12 +159,52 @@ _RAW_TEXT_ELEMENTS = frozenset(
 )
 # Removed elements that separate words: replaced by a space.
 _BLOCK_ELEMENTS = frozenset(
-    ["address", "article", "aside", "body", "caption", "center", "dd", "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "hr", "legend", "main", "menu", "nav", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "img", "video", "audio"]
+    [
+        "address",
+        "article",
+        "aside",
+        "body",
+        "caption",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "header",
+        "hgroup",
+        "hr",
+        "legend",
+        "main",
+        "menu",
+        "nav",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "img",
+        "video",
+        "audio",
+    ]
 )
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _HEADING_FLATTENED = frozenset(["p", "ul", "ol", "li", "blockquote", "pre"])
 # Elements that separate words when only the text is kept (sanitize_plain).
-_SEPARATING_ELEMENTS = _BLOCK_ELEMENTS | _HEADINGS | frozenset(["p", "br", "li", "ul", "ol", "blockquote", "pre"])
+_SEPARATING_ELEMENTS = (
+    _BLOCK_ELEMENTS | _HEADINGS | frozenset(["p", "br", "li", "ul", "ol", "blockquote", "pre"])
+)
 _HTML_NAMESPACES = (None, html5lib_shim.namespaces["html"])
 
 #: Parsing limits (see module docstring).
@@ -257,7 +340,7 @@ class _BoundedTokenizer(html5lib_shim.HTMLTokenizer):
         after_tag = True
         for token in super().__iter__():
             ttype = token["type"]
-            if ttype == _TT_CHARS or ttype == _TT_SPACE:
+            if ttype in (_TT_CHARS, _TT_SPACE):
                 # The first text after a tag stays separate: html5lib drops a newline after <pre> only
                 # when it comes as its own whitespace token.
                 if after_tag:
@@ -277,7 +360,12 @@ class _BoundedTokenizer(html5lib_shim.HTMLTokenizer):
             if ttype == _TT_START:
                 tags += 1
                 name = token["name"]
-                if name not in _RAW_TEXT_ELEMENTS and (
+                # A raw-text element (in HTML context: inside <svg>, <style> is an ordinary element that
+                # can nest) is never ignored; it cannot nest, so it adds at most one open element.
+                raw_text = name in _RAW_TEXT_ELEMENTS and (
+                    not open_elements or open_elements[-1].namespace in _HTML_NAMESPACES
+                )
+                if not raw_text and (
                     tags > MAX_TAGS or (len(open_elements) >= MAX_DEPTH and name not in _VOID_ELEMENTS)
                 ):
                     continue
@@ -565,25 +653,28 @@ def _post_filter(tokens: Iterable[Token]) -> Iterator[Token]:
                     continue
             token["data"] = _filter_attributes(name, token.get("data") or {})
             after_pre = name == "pre"
-        elif (ttype == "EndTag" and token["name"] == "a" and link_kept and not link_kept.pop()) or (ttype in ("Characters", "SpaceCharacters") and not token["data"]):
+        elif (ttype == "EndTag" and token["name"] == "a" and link_kept and not link_kept.pop()) or (
+            ttype in ("Characters", "SpaceCharacters") and not token["data"]
+        ):
             continue
         yield token
 
 
-_serializer = html5lib_shim.HTMLSerializer(
-    quote_attr_values="always",
-    quote_char='"',
-    use_best_quote_char=False,
-    omit_optional_tags=False,
-    minimize_boolean_attributes=False,
-    use_trailing_solidus=False,
-    escape_lt_in_attrs=True,
-    escape_rcdata=True,
-    resolve_entities=False,
-    strip_whitespace=False,
-    sanitize=False,
-    alphabetical_attributes=False,
-)
+def _serializer() -> Any:
+    return html5lib_shim.HTMLSerializer(
+        quote_attr_values="always",
+        quote_char='"',
+        use_best_quote_char=False,
+        omit_optional_tags=False,
+        minimize_boolean_attributes=False,
+        use_trailing_solidus=False,
+        escape_lt_in_attrs=True,
+        escape_rcdata=True,
+        resolve_entities=False,
+        strip_whitespace=False,
+        sanitize=False,
+        alphabetical_attributes=False,
+    )
 
 
 def _fallback(text: str) -> str:
@@ -625,7 +716,7 @@ def sanitize_html(html: str, *, max_length: int = 500_000) -> str:
             strip_disallowed_tags=True,
             strip_html_comments=True,
         )
-        return _serializer.render(_post_filter(stream)).strip(" \t\n")
+        return _serializer().render(_post_filter(stream)).strip(" \t\n")
     except Exception:
         log.warning("sanitize_html: parser failure, falling back to escaped text", exc_info=True)
         return _fallback(text)

@@ -49,3 +49,18 @@ async def test_demo_loads_once(db, make_settings):
             select(func.count()).select_from(Actor).where(Actor.kind == "event", Actor.parent_id.is_not(None))
         )
         assert sub_events >= 2
+
+
+async def test_every_demo_page_renders(app, client, settings):
+    from tests.factories import app_db
+
+    db = app_db(app)
+    await load_demo(db, settings)
+    async with db.session() as s:
+        usernames = list(await s.scalars(select(Actor.username).where(Actor.is_private.is_(False))))
+    assert (await client.get("/")).status_code == 200
+    for username in usernames:
+        page = await client.get(f"/@{username}")
+        assert page.status_code == 200, username
+        api = await client.get(f"/api/v1/elements/{username}")
+        assert api.status_code == 200, username

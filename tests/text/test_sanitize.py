@@ -118,8 +118,10 @@ EXACT_CASES = [
     ("class-whitelist", '<span class="invisible evil">x</span>', '<span class="invisible">x</span>'),
     (
         "class-microformats",
-        '<span class="h-card p-name u-url dt-published e-content mention hashtag ellipsis quote-inline x-y">x</span>',
-        '<span class="h-card p-name u-url dt-published e-content mention hashtag ellipsis quote-inline">x</span>',
+        '<span class="h-card p-name u-url dt-published e-content mention hashtag ellipsis quote-inline x-y">'
+        "x</span>",
+        '<span class="h-card p-name u-url dt-published e-content mention hashtag ellipsis quote-inline">'
+        "x</span>",
     ),
     ("class-all-rejected", '<p class="evil other">x</p>', "<p>x</p>"),
     ("class-on-b-stripped", '<b class="mention">x</b>', "<b>x</b>"),
@@ -312,9 +314,22 @@ def test_deep_nesting(source: str) -> None:
 
 
 def test_deep_nesting_keeps_text_and_drops_script_beyond_depth() -> None:
-    out = sanitize_html("<b>" * 500 + "deep<script>alert(1)</script>")
+    out = sanitize_html(
+        "<b>" * 500 + "deep<script>alert(1)</script><style>css</style><textarea>ta</textarea>"
+    )
     assert "deep" in out
     assert "alert" not in out
+    assert "css" not in out
+    assert "ta" not in out
+
+
+@pytest.mark.parametrize("inner", ["title", "style", "script"])
+def test_foreign_raw_text_names_nest_bounded(inner: str) -> None:
+    # Inside <svg>, <title>/<style>/<script> are ordinary (nestable) elements: still depth-limited.
+    started = time.perf_counter()
+    out = sanitize_html("<svg>" + f"<{inner}>" * 20_000 + "x")
+    assert time.perf_counter() - started < 10
+    assert out == ""
 
 
 def test_tag_limit_still_drops_script_content() -> None:

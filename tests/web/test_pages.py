@@ -78,6 +78,17 @@ async def test_element_page(app, client, settings):
         lon=55.48,
         description="Nou fé compost.\n\n<script>alert(1)</script>",
     )
+    await make_element(
+        db,
+        settings,
+        "event",
+        "atelier_compost",
+        name="Atelier compost",
+        lat=-21.34,
+        lon=55.48,
+        starts_at=datetime.now(UTC),
+        organizer=await _get(db, "kaz_compost"),
+    )
     response = await client.get("/@kaz_compost")
     assert response.status_code == 200
     html = (await response.get_data()).decode()
@@ -85,6 +96,16 @@ async def test_element_page(app, client, settings):
     assert "Marie Payet" in html and "admin" in html
     assert "<script>alert(1)</script>" not in html
     assert 'type="application/activity+json"' in html
+    assert "Atelier compost" in html  # related events listed
+    event_page = await client.get("/@atelier_compost")
+    assert event_page.status_code == 200 and "Organisé par" in (await event_page.get_data()).decode()
+
+
+async def _get(db, username):
+    from coserver.services.elements import get_local_actor
+
+    async with db.session() as s:
+        return await get_local_actor(s, username)
 
 
 async def test_unknown_and_private_elements_are_404(app, client, settings):
