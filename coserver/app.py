@@ -13,6 +13,7 @@ from coserver.config import Settings, load_settings
 from coserver.db import Database
 from coserver.services.errors import ServiceError
 from coserver.state import EXTENSION_KEY, AppState
+from federation.http import make_client
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,13 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     from coserver.api import blueprint as api_blueprint
     from coserver.web import blueprint as web_blueprint
+    from federation.routes import blueprint as federation_blueprint
+    from webfinger.routes import blueprint as webfinger_blueprint
 
     app.register_blueprint(web_blueprint)
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
+    app.register_blueprint(federation_blueprint)
+    app.register_blueprint(webfinger_blueprint)
     _register_error_handlers(app)
 
     @app.before_serving
@@ -56,9 +61,13 @@ def create_app(settings: Settings | None = None) -> Quart:
         if not settings.database_url:
             raise RuntimeError("create_app() needs settings.database_url (use coserver serve)")
         state.db = Database(settings.database_url)
+        state.http = make_client(settings)
 
     @app.after_serving
     async def _close_database() -> None:
+        if state.http is not None:
+            await state.http.aclose()
+            state.http = None
         if state.db is not None:
             await state.db.dispose()
             state.db = None

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from quart import current_app
 
 from coserver.config import Settings
 from coserver.db import Database
+
+if TYPE_CHECKING:
+    import httpx
 
 EXTENSION_KEY = "coserver"
 
@@ -16,6 +20,7 @@ EXTENSION_KEY = "coserver"
 class AppState:
     settings: Settings
     db: Database | None = None
+    http: httpx.AsyncClient | None = None
 
 
 def app_state() -> AppState:

@@ -4,5 +4,6 @@ from coserver.models.accounts import Account
 from coserver.models.actors import Actor
 from coserver.models.links import Link
 from coserver.models.places import Place
+from coserver.models.queues import Delivery, DomainHealth, InboxItem
 
-__all__ = ["Account", "Actor", "Link", "Place"]
+__all__ = ["Account", "Actor", "Delivery", "DomainHealth", "InboxItem", "Link", "Place"]

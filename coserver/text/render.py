@@ -92,13 +92,18 @@ def _is_word(char: str) -> bool:
 
 def _trim_url(url: str) -> str:
     """Drop trailing punctuation and unbalanced closing brackets from an autolinked URL."""
-    while url:
-        last = url[-1]
-        if last in _URL_TRAILING or (last in _BRACKETS and url.count(last) > url.count(_BRACKETS[last])):
-            url = url[:-1]
+    balance = {close: url.count(close) - url.count(open_) for close, open_ in _BRACKETS.items()}
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in _URL_TRAILING:
+            end -= 1
+        elif last in balance and balance[last] > 0:
+            balance[last] -= 1
+            end -= 1
         else:
             break
-    return url
+    return url[:end]
 
 
 def _match_hashtag(line: str, start: int) -> int:

@@ -39,9 +39,10 @@ Decisions (documented here because they differ slightly from Mastodon):
   the halves of a surrogate pair.  The parser then closes any element left open.  Parsing is further
   bounded: at most :data:`MAX_DEPTH` nested open elements (deeper start tags are ignored, their text
   kept), :data:`MAX_TAGS` tags in total (later tags are ignored, text kept) and :data:`MAX_ATTRIBUTES`
-  attributes per tag; attributes that can never survive are dropped before tree construction.  These
-  limits make the work linear in the input size: html5lib alone is quadratic on deep nesting, on many
-  attributes and on "formatting element" reconstruction.
+  attributes per tag; attributes that can never survive are dropped before tree construction.  With
+  these limits, merged text tokens and a non-recursive tree walker, the work is linear in the input size
+  (html5lib alone is quadratic on deep nesting, on many attributes, on "formatting element"
+  reconstruction, on long runs of ``<``/``&`` and, in its etree walker, on wide trees).
 * **Robustness**: :func:`sanitize_html` never raises; should anything unexpected happen inside the parser,
   the text is returned with every tag removed and everything escaped (and the event is logged).
 
@@ -698,8 +699,8 @@ def _as_text(value: object) -> str:
 def sanitize_html(html: str, *, max_length: int = 500_000) -> str:
     """Reduce untrusted HTML to the Mastodon ``MASTODON_STRICT`` subset (see module docstring).
 
-    ``max_length`` bounds the number of *input* characters parsed; the output stays of the same order.
-    Never raises.
+    ``max_length`` bounds the number of *input* characters parsed; the output is at most a small multiple
+    of it (escaping of ``<``/``&``, ``rel``/``target`` added to links).  Never raises.
     """
     text = _as_text(html)
     if max_length <= 0 or not text:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import abort, render_template
+from quart import abort, redirect, render_template, request
 
 from coserver.services import listings
 from coserver.services.elements import community_counts, get_local_actor
@@ -28,8 +28,17 @@ async def home():
     )
 
 
+def _wants_activitypub() -> bool:
+    return any(
+        q > 0 and v.split(";")[0].strip() in {"application/activity+json", "application/ld+json"}
+        for v, q in request.accept_mimetypes
+    )
+
+
 @blueprint.get("/@<username>")
 async def element_page(username: str):
+    if _wants_activitypub():  # fediverse software fetching the profile URL gets the actor document
+        return redirect(settings().url(f"/actors/{username}"), 302)
     async with db().session() as session:
         actor = await get_local_actor(session, username)
         if actor is None or actor.is_private or actor.kind == "application":

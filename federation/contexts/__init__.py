@@ -1,0 +1,1 @@
+"""Bundled JSON-LD contexts: ActivityStreams, security, identity, DID, data integrity, multikey, Mastodon."""

@@ -1,0 +1,1 @@
+"""Converters between our models and ActivityStreams 2.0: pure functions, one module per type, both ways."""

@@ -1,0 +1,42 @@
+"""Building the documents we serve for local actors (loading what the pure converters need)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coserver.config import Settings
+from coserver.models import Actor, Link, Place
+from coserver.services.places import coordinates
+from federation.converters.actor import actor_to_as
+from federation.converters.event import event_object_id, event_to_as
+
+
+async def _place(session: AsyncSession, actor: Actor) -> Place | None:
+    if actor.place_id is None:
+        return None
+    return await session.get(Place, actor.place_id)
+
+
+async def actor_document(session: AsyncSession, settings: Settings, actor: Actor) -> dict[str, Any]:
+    place = await _place(session, actor)
+    actor.place = place  # type: ignore[assignment]  (set_committed_value would be equivalent)
+    return actor_to_as(
+        actor,
+        settings,
+        coords=coordinates(place),
+        event_object_id=event_object_id(actor) if actor.kind == "event" else None,
+    )
+
+
+async def event_document(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+    place = await _place(session, actor)
+    actor.place = place  # type: ignore[assignment]
+    attendees = await session.scalar(
+        select(func.count())
+        .select_from(Link)
+        .where(Link.object_id == actor.id, Link.type == "attendee", Link.state == "accepted")
+    )
+    return event_to_as(actor, coords=coordinates(place), attendees=attendees)

@@ -1,0 +1,130 @@
+"""Publishing: turning a local change into durable ``Delivery`` rows, in the caller's transaction.
+
+The activity is serialised once; each row holds those exact bytes (the Digest is computed over them at send
+time). Recipients are deduplicated by shared inbox. Local recipients get no HTTP: they are handled by the
+services directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coserver.config import Settings
+from coserver.models import Actor, Delivery
+
+
+def inbox_for(recipient: Actor) -> str | None:
+    """Where to POST for ``recipient``: its shared inbox when it has one."""
+    return recipient.shared_inbox_url or recipient.inbox_url
+
+
+def unique_inboxes(recipients: Iterable[Actor]) -> list[str]:
+    seen: dict[str, None] = {}
+    for actor in recipients:
+        if actor.local:
+            continue
+        inbox = inbox_for(actor)
+        if inbox:
+            seen.setdefault(inbox, None)
+    return list(seen)
+
+
+async def enqueue(
+    session: AsyncSession, sender: Actor, activity: dict[str, Any], inboxes: Iterable[str]
+) -> int:
+    """Insert one pending delivery per inbox (idempotent per activity id and inbox). Returns rows added."""
+    body = orjson.dumps(activity)
+    rows = [
+        {
+            "actor_id": sender.id,
+            "activity_id": activity["id"],
+            "inbox_url": inbox,
+            "domain": (urlsplit(inbox).hostname or "").lower(),
+            "body": body,
+        }
+        for inbox in dict.fromkeys(inboxes)
+    ]
+    if not rows:
+        return 0
+    added = 0
+    for start in range(0, len(rows), 1000):
+        stmt = (
+            insert(Delivery)
+            .values(rows[start : start + 1000])
+            .on_conflict_do_nothing(constraint="uq_deliveries_activity_inbox")
+        )
+        result = await session.execute(stmt)
+        added += result.rowcount or 0
+    return added
+
+
+# -- publishing follows and profile changes --------------------------------------------------------------
+async def remote_follower_inboxes(session: AsyncSession, actor: Actor) -> list[str]:
+    """Shared (or personal) inboxes of the accepted remote followers of ``actor``."""
+    from sqlalchemy import func, select
+
+    from coserver.models import Link
+
+    stmt = (
+        select(func.coalesce(Actor.shared_inbox_url, Actor.inbox_url))
+        .join(Link, Link.subject_id == Actor.id)
+        .where(
+            Link.object_id == actor.id,
+            Link.type == "follower",
+            Link.state == "accepted",
+            Actor.local.is_(False),
+            Actor.deleted_at.is_(None),
+        )
+        .distinct()
+    )
+    return [row for row in await session.scalars(stmt) if row]
+
+
+async def publish_accept(
+    session: AsyncSession, target: Actor, follower: Actor, follow: dict[str, Any]
+) -> None:
+    from federation.converters.activities import accept
+
+    if not follower.local:
+        await enqueue(session, target, accept(target.ap_id, follow), [follower.inbox_url or ""])
+
+
+async def publish_reject(
+    session: AsyncSession, target: Actor, follower: Actor, follow: dict[str, Any]
+) -> None:
+    from federation.converters.activities import reject
+
+    if not follower.local:
+        await enqueue(session, target, reject(target.ap_id, follow), [follower.inbox_url or ""])
+
+
+async def publish_follow(session: AsyncSession, person: Actor, remote: Actor) -> dict[str, Any]:
+    from federation.converters.activities import follow
+
+    activity = follow(person.ap_id, remote.ap_id)
+    await enqueue(session, person, activity, [remote.inbox_url or ""])
+    return activity
+
+
+async def publish_undo(session: AsyncSession, person: Actor, remote: Actor, activity: dict[str, Any]) -> None:
+    from federation.converters.activities import undo
+
+    await enqueue(session, person, undo(person.ap_id, activity), [remote.inbox_url or ""])
+
+
+async def publish_actor_update(session: AsyncSession, settings: Settings, actor: Actor) -> int:
+    """``Update(actor)`` to every remote follower (after any public profile change)."""
+    from federation.converters.activities import update_actor
+    from federation.documents import actor_document
+
+    inboxes = await remote_follower_inboxes(session, actor)
+    if not inboxes:
+        return 0
+    doc = await actor_document(session, settings, actor)
+    return await enqueue(session, actor, update_actor(doc, actor.followers_url), inboxes)
