@@ -16,8 +16,13 @@ ORG = "http://127.0.0.1:8000/actors/kaz"
 
 
 def follow(actor: str, obj: str = ORG, id_: str = "https://remote.example/follows/1") -> dict:
-    return {"@context": "https://www.w3.org/ns/activitystreams", "id": id_, "type": "Follow", "actor": actor,
-            "object": obj}
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id_,
+        "type": "Follow",
+        "actor": actor,
+        "object": obj,
+    }
 
 
 async def _count(db, model, *where) -> int:
@@ -53,7 +58,9 @@ async def test_signed_follow_is_stored_then_accepted(node, client, settings):
     assert accept["type"] == "Accept" and accept["actor"] == ORG and accept["object"] == activity
 
 
-@pytest.mark.parametrize("case", ["unsigned", "body", "digest", "signer_not_actor", "wrong_key", "unknown_key"])
+@pytest.mark.parametrize(
+    "case", ["unsigned", "body", "digest", "signer_not_actor", "wrong_key", "unknown_key"]
+)
 async def test_forgeries_get_401_and_store_nothing(node, client, case):
     db, org, bob = node
     activity = follow(bob.ap_id)
@@ -106,7 +113,9 @@ async def _deliver(client, db, settings, bob, activity):
 async def test_manual_approval_undo_and_unknown_types(app, client, settings):
     db = app_db(app)
     admin = await make_person(db, settings, "gerante")
-    org = await make_element(db, settings, "organization", "kaz", admin=admin, manually_approves_followers=True)
+    org = await make_element(
+        db, settings, "organization", "kaz", admin=admin, manually_approves_followers=True
+    )
     bob = await remote_actor(db)
     assert await _deliver(client, db, settings, bob, follow(bob.ap_id)) == [("Follow", "done")]
     assert await _count(db, Delivery) == 0  # waiting for an admin
@@ -118,13 +127,23 @@ async def test_manual_approval_undo_and_unknown_types(app, client, settings):
         accept = orjson.loads((await s.scalar(select(Delivery))).body)
     assert accept["type"] == "Accept" and accept["object"]["id"] == "https://remote.example/follows/1"
 
-    undo = {"id": "https://remote.example/undo/1", "type": "Undo", "actor": bob.ap_id,
-            "object": follow(bob.ap_id), "@context": "https://www.w3.org/ns/activitystreams"}
+    undo = {
+        "id": "https://remote.example/undo/1",
+        "type": "Undo",
+        "actor": bob.ap_id,
+        "object": follow(bob.ap_id),
+        "@context": "https://www.w3.org/ns/activitystreams",
+    }
     assert await _deliver(client, db, settings, bob, undo) == [("Undo", "done")]
     assert await _count(db, Link, Link.type == "follower") == 0
 
-    move = {"id": "https://remote.example/x/1", "type": "Move", "actor": bob.ap_id, "object": bob.ap_id,
-            "@context": "https://www.w3.org/ns/activitystreams"}
+    move = {
+        "id": "https://remote.example/x/1",
+        "type": "Move",
+        "actor": bob.ap_id,
+        "object": bob.ap_id,
+        "@context": "https://www.w3.org/ns/activitystreams",
+    }
     assert await _deliver(client, db, settings, bob, move) == [("Move", "ignored")]
 
 
@@ -133,21 +152,30 @@ async def test_accept_and_reject_of_our_follows(app, client, settings):
     alice = await make_person(db, settings, "alice")
     bob = await remote_actor(db)
     async with db.transaction() as s:
-        link = await follows.follow(s, settings, await s.get(Actor, alice.id), await s.get(Actor, bob.ap_id and bob.id))
+        link = await follows.follow(
+            s, settings, await s.get(Actor, alice.id), await s.get(Actor, bob.ap_id and bob.id)
+        )
         follow_activity = link.activity
     assert link.state == "to_be_validated"
     async with db.session() as s:
         sent = orjson.loads((await s.scalar(select(Delivery))).body)
     assert sent["type"] == "Follow" and sent["object"] == bob.ap_id
-    accept = {"id": "https://remote.example/acc/1", "type": "Accept", "actor": bob.ap_id,
-              "object": follow_activity, "@context": "https://www.w3.org/ns/activitystreams"}
+    accept = {
+        "id": "https://remote.example/acc/1",
+        "type": "Accept",
+        "actor": bob.ap_id,
+        "object": follow_activity,
+        "@context": "https://www.w3.org/ns/activitystreams",
+    }
     assert await _deliver(client, db, settings, bob, accept) == [("Accept", "done")]
     assert await _count(db, Link, Link.state == "accepted") == 1
     # Unfollow sends an Undo embedding the Follow; a Reject afterwards matches nothing.
     async with db.transaction() as s:
         assert await follows.unfollow(s, await s.get(Actor, alice.id), await s.get(Actor, bob.id))
     async with db.session() as s:
-        kinds = [orjson.loads(d.body)["type"] for d in await s.scalars(select(Delivery).order_by(Delivery.id))]
+        kinds = [
+            orjson.loads(d.body)["type"] for d in await s.scalars(select(Delivery).order_by(Delivery.id))
+        ]
     assert kinds == ["Follow", "Undo"]
     reject = {**accept, "id": "https://remote.example/rej/1", "type": "Reject"}
     assert await _deliver(client, db, settings, bob, reject) == [("Reject", "ignored")]
@@ -156,27 +184,50 @@ async def test_accept_and_reject_of_our_follows(app, client, settings):
 async def test_update_block_and_delete_of_actors(node, client, settings):
     db, org, bob = node
     await _deliver(client, db, settings, bob, follow(bob.ap_id))
-    update = {"@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-              "id": "https://remote.example/upd/1", "type": "Update", "actor": bob.ap_id,
-              "object": {"id": bob.ap_id, "type": "Person", "preferredUsername": "bob", "name": "Bob Hoarau",
-                         "inbox": bob.inbox_url, "summary": "<p>Hello<script>x</script></p>",
-                         "publicKey": {"id": bob.key_id, "owner": bob.ap_id, "publicKeyPem": bob.public_key_pem}}}
+    update = {
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": "https://remote.example/upd/1",
+        "type": "Update",
+        "actor": bob.ap_id,
+        "object": {
+            "id": bob.ap_id,
+            "type": "Person",
+            "preferredUsername": "bob",
+            "name": "Bob Hoarau",
+            "inbox": bob.inbox_url,
+            "summary": "<p>Hello<script>x</script></p>",
+            "publicKey": {"id": bob.key_id, "owner": bob.ap_id, "publicKeyPem": bob.public_key_pem},
+        },
+    }
     assert await _deliver(client, db, settings, bob, update) == [("Update", "done")]
     async with db.session() as s:
         fresh = await s.get(Actor, bob.id)
     assert fresh.name == "Bob Hoarau" and "<script>" not in fresh.description_html
-    spoof = {**update, "id": "https://remote.example/upd/2",
-             "object": {**update["object"], "id": "https://remote.example/users/carol"}}
+    spoof = {
+        **update,
+        "id": "https://remote.example/upd/2",
+        "object": {**update["object"], "id": "https://remote.example/users/carol"},
+    }
     assert await _deliver(client, db, settings, bob, spoof) == [("Update", "ignored")]
 
-    block = {"@context": "https://www.w3.org/ns/activitystreams", "id": "https://remote.example/b/1",
-             "type": "Block", "actor": bob.ap_id, "object": ORG}
+    block = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": "https://remote.example/b/1",
+        "type": "Block",
+        "actor": bob.ap_id,
+        "object": ORG,
+    }
     assert await _deliver(client, db, settings, bob, block) == [("Block", "done")]
     assert await _count(db, Link, Link.type == "follower") == 0
 
     await _deliver(client, db, settings, bob, follow(bob.ap_id, id_="https://remote.example/follows/2"))
-    delete = {"@context": "https://www.w3.org/ns/activitystreams", "id": "https://remote.example/d/1",
-              "type": "Delete", "actor": bob.ap_id, "object": bob.ap_id}
+    delete = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": "https://remote.example/d/1",
+        "type": "Delete",
+        "actor": bob.ap_id,
+        "object": bob.ap_id,
+    }
     assert await _deliver(client, db, settings, bob, delete) == [("Delete", "done")]
     async with db.session() as s:
         gone = await s.get(Actor, bob.id)
