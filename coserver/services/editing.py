@@ -31,7 +31,7 @@ EDITABLE = (
 async def update_element(
     session: AsyncSession, settings: Settings, actor: Actor, **changes: Any
 ) -> list[str]:
-    """Apply ``changes`` (a subset of :data:`EDITABLE`) to a local element; returns the fields that changed."""
+    """Apply ``changes`` (keys from :data:`EDITABLE`) to a local element; returns what changed."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InvalidInput(f"cannot edit {', '.join(sorted(unknown))}", field=sorted(unknown)[0])

@@ -39,7 +39,7 @@ async def node(app, settings):
 
 
 async def test_signed_follow_is_stored_then_accepted(node, client, settings):
-    db, org, bob = node
+    db, _org, bob = node
     activity = follow(bob.ap_id)
     body, headers = signed("/actors/kaz/inbox", activity, key_id=bob.key_id)
     response = await client.post("/actors/kaz/inbox", data=body, headers=headers)
@@ -62,7 +62,7 @@ async def test_signed_follow_is_stored_then_accepted(node, client, settings):
     "case", ["unsigned", "body", "digest", "signer_not_actor", "wrong_key", "unknown_key"]
 )
 async def test_forgeries_get_401_and_store_nothing(node, client, case):
-    db, org, bob = node
+    db, _org, bob = node
     activity = follow(bob.ap_id)
     body, headers = signed("/inbox", activity, key_id=bob.key_id)
     if case == "unsigned":
@@ -87,7 +87,7 @@ async def test_forgeries_get_401_and_store_nothing(node, client, case):
 
 
 async def test_bad_requests(node, client):
-    db, org, bob = node
+    db, _org, bob = node
     body, headers = signed("/inbox", follow(bob.ap_id), key_id=bob.key_id, content_type="text/plain")
     assert (await client.post("/inbox", data=body, headers=headers)).status_code == 415
     body, headers = signed("/inbox", b"{not json", key_id=bob.key_id)
@@ -182,7 +182,7 @@ async def test_accept_and_reject_of_our_follows(app, client, settings):
 
 
 async def test_update_block_and_delete_of_actors(node, client, settings):
-    db, org, bob = node
+    db, _org, bob = node
     await _deliver(client, db, settings, bob, follow(bob.ap_id))
     update = {
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],

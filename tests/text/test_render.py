@@ -214,7 +214,10 @@ def test_rendered_description_survives_sanitizer(source: str) -> None:
 
 
 def test_long_input_is_linear() -> None:
-    source = "#" * 50_000 + "@" * 50_000 + "a#1" * 20_000 + " @a" * 20_000
+    source = (
+        "#" * 50_000 + "@" * 50_000 + "a#1" * 20_000 + " @a" * 20_000 + " https://x.example/" + ")" * 50_000
+    )
     result = render(source, mentions=None)
     assert result.hashtags == ()
     assert len(result.mentions) == 1
+    assert '<a href="https://x.example/"' in result.html
