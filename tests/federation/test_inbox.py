@@ -39,7 +39,7 @@ async def node(app, settings):
 
 
 async def test_signed_follow_is_stored_then_accepted(node, client, settings):
-    db, _org, bob = node
+    db, org, bob = node
     activity = follow(bob.ap_id)
     body, headers = signed("/actors/kaz/inbox", activity, key_id=bob.key_id)
     response = await client.post("/actors/kaz/inbox", data=body, headers=headers)
