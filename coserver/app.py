@@ -13,15 +13,25 @@ from coserver.config import Settings, load_settings
 from coserver.db import Database
 from coserver.services.errors import ServiceError
 from coserver.state import EXTENSION_KEY, AppState
+from federation.asgi import try_inbox
 from federation.http import make_client
 
 log = logging.getLogger(__name__)
 
 
+class CoserverApp(Quart):
+    """Quart, with inbox POSTs answered by a lean ASGI path (``federation.asgi``) first."""
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[override]
+        if scope.get("type") == "http" and await try_inbox(self, scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> Quart:
     """Build a Quart app. ``settings.database_url`` must be set (``coserver serve`` resolves it)."""
     settings = settings or load_settings()
-    app = Quart(
+    app = CoserverApp(
         "coserver", static_folder="web/static", static_url_path="/static", template_folder="web/templates"
     )
     app.config.update(

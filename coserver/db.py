@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from sqlalchemy import MetaData, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncAttrs,
     AsyncEngine,
@@ -48,6 +50,24 @@ class Database:
             connect_args={"server_settings": {"application_name": "coserver", "timezone": "UTC"}},
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._raw_pool: asyncpg.Pool | None = None
+
+    async def raw_pool(self) -> asyncpg.Pool:
+        """A small asyncpg pool for the few hot paths written as single SQL statements (the inbox)."""
+        if self._raw_pool is None:
+            url = make_url(self.url)
+            query = dict(url.query)
+            self._raw_pool = await asyncpg.create_pool(
+                user=url.username,
+                password=url.password,
+                host=url.host or query.get("host"),
+                port=url.port or (int(query["port"]) if "port" in query else None),
+                database=url.database,
+                min_size=1,
+                max_size=10,
+                server_settings={"application_name": "coserver-inbox", "timezone": "UTC"},
+            )
+        return self._raw_pool
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -67,4 +87,7 @@ class Database:
             return str(await conn.scalar(text("SELECT postgis_lib_version()")))
 
     async def dispose(self) -> None:
+        if self._raw_pool is not None:
+            await self._raw_pool.close()
+            self._raw_pool = None
         await self.engine.dispose()

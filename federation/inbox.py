@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import text
 
 from federation.context import FederationContext
 from federation.fetch import FetchError, may_refetch_key, resolve_key
@@ -68,14 +67,12 @@ class KeyCache:
         self._items.pop(key_id, None)
 
 
-_INSERT = text(
-    """
-    WITH cleared AS (DELETE FROM domain_health WHERE domain = :domain)
+_INSERT = """
+    WITH cleared AS (DELETE FROM domain_health WHERE domain = $1)
     INSERT INTO inbox_items (dedupe_key, activity_type, actor_ap_id, recipient_id, activity)
-    VALUES (:dedupe_key, :activity_type, :actor, :recipient_id, CAST(:activity AS jsonb))
+    VALUES ($2, $3, $4, $5, $6::jsonb)
     ON CONFLICT (dedupe_key) DO NOTHING
-    """
-)
+"""
 
 
 def _error(status: int, message: str) -> InboxResult:
@@ -139,6 +136,7 @@ class InboxReceiver:
             return _error(400, "the body is not valid JSON")
         if not isinstance(activity, dict):
             return _error(400, "an activity is a JSON object")
+        original = activity
         try:
             activity = normalize(activity)
         except JsonLdError as exc:
@@ -166,16 +164,15 @@ class InboxReceiver:
 
         activity_id = activity.get("id")
         dedupe_key = activity_id if isinstance(activity_id, str) else hashlib.sha256(body).hexdigest()
-        async with self.ctx.db.engine.begin() as conn:
-            await conn.execute(
-                _INSERT,
-                {
-                    "domain": (urlsplit(actor_id).hostname or "").lower(),
-                    "dedupe_key": dedupe_key[:2048],
-                    "activity_type": activity_type[:100],
-                    "actor": actor_id,
-                    "recipient_id": recipient_id,
-                    "activity": orjson.dumps(activity).decode(),
-                },
-            )
+        payload = body.decode("utf-8") if activity is original else orjson.dumps(activity).decode()
+        pool = await self.ctx.db.raw_pool()
+        await pool.execute(
+            _INSERT,
+            (urlsplit(actor_id).hostname or "").lower(),
+            dedupe_key[:2048],
+            activity_type[:100],
+            actor_id,
+            recipient_id,
+            payload,
+        )
         return InboxResult(202, {})

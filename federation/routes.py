@@ -9,15 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from quart import Blueprint, Response, abort, current_app, redirect, request
+from quart import Blueprint, Response, abort, redirect, request
 from sqlalchemy import func, select
 
 from coserver.models import Actor, Link
 from coserver.services.elements import get_local_actor
-from coserver.state import app_state, db, settings
-from federation.context import FederationContext
+from coserver.state import db, settings
 from federation.documents import actor_document, event_document
-from federation.inbox import MAX_BODY_BYTES, InboxReceiver
 from federation.instance import ensure_instance_actor
 from federation.vocabulary import AS_CONTEXT
 
@@ -177,51 +175,8 @@ async def featured(username: str):
     return ap_response(doc)
 
 
-# -- inboxes ---------------------------------------------------------------------------------------------
-def receiver() -> InboxReceiver:
-    state = app_state()
-    found = current_app.extensions.get("coserver.inbox")
-    if found is None:
-        assert state.db is not None and state.http is not None
-        found = InboxReceiver(FederationContext(state.settings, state.db, state.http))
-        current_app.extensions["coserver.inbox"] = found
-    return found
-
-
-async def _receive(recipient_id: int | None) -> Response:
-    length = request.content_length
-    if length is not None and length > MAX_BODY_BYTES:
-        return Response(orjson.dumps({"error": "too large"}), status=413, content_type="application/json")
-    body = await request.get_data(cache=False)
-    scope = request.scope
-    path = scope.get("raw_path") or request.path.encode()
-    query = scope.get("query_string") or b""
-    path_and_query = path.decode("latin-1") + (("?" + query.decode("latin-1")) if query else "")
-    result = await receiver().receive(
-        method=request.method,
-        path_and_query=path_and_query,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
-        recipient_id=recipient_id,
-        scheme=settings().scheme,
-    )
-    return Response(orjson.dumps(result.body), status=result.status, content_type="application/json")
-
-
-@blueprint.post("/inbox")
-async def shared_inbox():
-    return await _receive(None)
-
-
-@blueprint.post("/actors/<username>/inbox")
-async def actor_inbox(username: str):
-    subject = await _public_actor(username)
-    return await _receive(subject.id)
-
-
-@blueprint.post("/actor/inbox")
-async def instance_inbox():
-    return await _receive(None)
+# Inbox POSTs (/inbox, /actor/inbox, /actors/<username>/inbox) are answered by federation.asgi, in front of
+# Quart, with federation.inbox.InboxReceiver.
 
 
 @blueprint.get("/authorize_interaction")
