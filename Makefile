@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 .PHONY: run test bootstrap bootstrap-test worker lint format clean-db
 
 run: bootstrap
-	$(BIN)/coserver serve --demo
+	$(BIN)/coserver serve --demo --with-worker
 
 test: bootstrap-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

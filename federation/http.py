@@ -30,6 +30,10 @@ class UnsafeURL(Exception):
     """The URL may not be fetched (scheme, or an address the node may not reach)."""
 
 
+class UnresolvableHost(UnsafeURL):
+    """The host name does not resolve (maybe temporarily: callers may retry)."""
+
+
 def user_agent(settings: Settings) -> str:
     return f"coserver/{__version__} (+{settings.base_url})"
 
@@ -72,7 +76,7 @@ async def check_url(url: str, *, allow_private: bool) -> str:
                 host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
             )
         except socket.gaierror as exc:
-            raise UnsafeURL(f"cannot resolve {host}: {exc.strerror}") from None
+            raise UnresolvableHost(f"cannot resolve {host}: {exc.strerror}") from None
         addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     for ip in addresses:
         if _forbidden(ip):

@@ -59,10 +59,20 @@ def run_server(conf: Settings) -> None:
     run(config)
 
 
+def start_worker(conf: Settings):
+    """A `coserver worker` process next to the web server, on the same database."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": conf.database_url or "", "COSERVER_BASE_URL": conf.base_url}
+    return subprocess.Popen([sys.executable, "-m", "coserver.cli", "worker"], env=env)
+
+
 @cli.command()
 @click.option("--bind", default=None, help="Listen address (default COSERVER_BIND or 127.0.0.1:8000).")
 @click.option("--demo", is_flag=True, help="Load the demo territory first if the database is empty.")
-def serve(bind: str | None, demo: bool) -> None:
+@click.option("--with-worker", is_flag=True, help="Also run one federation worker (what `make run` does).")
+def serve(bind: str | None, demo: bool, with_worker: bool) -> None:
     """Serve the node (migrating the database first)."""
     from coserver import migrate
 
@@ -78,4 +88,13 @@ def serve(bind: str | None, demo: bool) -> None:
             loaded = asyncio.run(load_demo_if_empty(conf))
             if loaded:
                 log.info("loaded the demo territory: %s", ", ".join(f"{n} {k}" for k, n in loaded.items()))
-        run_server(conf)
+        worker = start_worker(conf) if with_worker else None
+        try:
+            run_server(conf)
+        finally:
+            if worker is not None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=20)
+                except Exception:
+                    worker.kill()

@@ -13,8 +13,19 @@ AP = "application/activity+json"
 async def test_actor_document_of_an_organization(app, client, settings):
     db = app_db(app)
     marie = await make_person(db, settings, "marie")
-    await make_element(db, settings, "organization", "jardin-partage", name="Jardin partagé", admin=marie,
-                       lat=-21.34, lon=55.48, locality="Saint-Pierre", subtype="ngo", tags=["compost"])
+    await make_element(
+        db,
+        settings,
+        "organization",
+        "jardin-partage",
+        name="Jardin partagé",
+        admin=marie,
+        lat=-21.34,
+        lon=55.48,
+        locality="Saint-Pierre",
+        subtype="ngo",
+        tags=["compost"],
+    )
     response = await client.get("/actors/jardin-partage", headers={"Accept": AP})
     assert response.status_code == 200
     assert response.mimetype == AP
@@ -43,7 +54,8 @@ async def test_content_negotiation(app, client, settings):
     mixed = await client.get("/actors/rivage", headers={"Accept": f"text/html, {AP};q=0.1"})
     assert mixed.status_code == 200 and (await mixed.get_json())["type"] == "Group"
     ld = await client.get(
-        "/actors/rivage", headers={"Accept": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'}
+        "/actors/rivage",
+        headers={"Accept": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'},
     )
     assert ld.status_code == 200
     profile = await client.get("/@rivage", headers={"Accept": AP})
@@ -59,9 +71,21 @@ async def test_private_elements_are_not_exposed(app, client, settings):
 
 async def test_event_is_a_group_and_an_event_object(app, client, settings):
     start = datetime(2026, 12, 12, 10, 0, tzinfo=UTC)
-    await make_element(app_db(app), settings, "event", "kabar", name="Kabar", lat=-21.34, lon=55.48,
-                       locality="Saint-Pierre", starts_at=start, ends_at=start + timedelta(hours=4),
-                       timezone="Indian/Reunion", subtype="concert", capacity=80)
+    await make_element(
+        app_db(app),
+        settings,
+        "event",
+        "kabar",
+        name="Kabar",
+        lat=-21.34,
+        lon=55.48,
+        locality="Saint-Pierre",
+        starts_at=start,
+        ends_at=start + timedelta(hours=4),
+        timezone="Indian/Reunion",
+        subtype="concert",
+        capacity=80,
+    )
     doc = await (await client.get("/actors/kabar", headers={"Accept": AP})).get_json()
     assert doc["type"] == "Group" and doc["elementType"] == "event"
     assert doc["eventObject"] == doc["id"] + "/event"
