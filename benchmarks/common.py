@@ -98,7 +98,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 async def load(
     port: int, requests: Sequence[bytes], concurrency: int
 ) -> tuple[float, list[float], dict[int, int]]:
-    """Send ``requests`` over ``concurrency`` keep-alive connections; returns (seconds, latencies, statuses)."""
+    """Send ``requests`` over ``concurrency`` keep-alive connections: (seconds, latencies, statuses)."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for r in requests:
         queue.put_nowait(r)

@@ -62,6 +62,9 @@ def _activities(signers, count: int, host: str, base: str) -> list[bytes]:
     for n in range(count):
         ap_id, key_id, pem = random.choice(signers)
         note_id = f"{ap_id}/statuses/{uuid.uuid4().hex}"
+        tag_html = (
+            f'<a href="{base}/tags/compost" class="mention hashtag" rel="tag">#<span>compost</span></a>'
+        )
         activity = {
             "@context": [
                 "https://www.w3.org/ns/activitystreams",
@@ -78,8 +81,7 @@ def _activities(signers, count: int, host: str, base: str) -> list[bytes]:
                 "type": "Note",
                 "attributedTo": ap_id,
                 "inReplyTo": None,
-                "content": f'<p>Message {n} du territoire <a href="{base}/tags/compost" class="mention hashtag" '
-                'rel="tag">#<span>compost</span></a> — rendez-vous au jardin samedi !</p>',
+                "content": f"<p>Message {n} du territoire {tag_html} — rendez-vous au jardin samedi !</p>",
                 "published": "2026-11-22T10:00:00Z",
                 "to": ["https://www.w3.org/ns/activitystreams#Public"],
                 "cc": [f"{ap_id}/followers"],

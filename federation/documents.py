@@ -15,8 +15,9 @@ from federation.converters.event import event_object_id, event_to_as
 
 
 async def _place(session: AsyncSession, actor: Actor) -> Place | None:
-    if actor.place_id is None:
-        return None
+    loaded = actor.__dict__.get("place")  # already loaded (joinedload) or set
+    if loaded is not None or actor.place_id is None:
+        return loaded
     return await session.get(Place, actor.place_id)
 
 

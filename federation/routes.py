@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from quart import Blueprint, Response, abort, redirect, request
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from coserver.models import Actor, Link
 from coserver.services.elements import get_local_actor
@@ -40,20 +41,30 @@ def ap_response(doc: dict[str, Any], status: int = 200) -> Response:
     return response
 
 
-async def _public_actor(username: str) -> Actor:
-    async with db().session() as session:
-        actor = await get_local_actor(session, username, with_place=False)
+def _check_public(actor: Actor | None) -> Actor:
     if actor is None or actor.is_private or actor.kind == "application":
         abort(404)
     return actor
 
 
+async def _public_actor(username: str) -> Actor:
+    async with db().session() as session:
+        return _check_public(await get_local_actor(session, username, with_place=False))
+
+
 @blueprint.get("/actors/<username>")
 async def actor(username: str):
-    subject = await _public_actor(username)
-    if not wants_activitypub():
-        return redirect(subject.profile_url or "/", 302)
     async with db().session() as session:
+        subject = _check_public(
+            await session.scalar(
+                select(Actor)
+                .where(Actor.local.is_(True), func.lower(Actor.username) == username.lower(),
+                       Actor.deleted_at.is_(None))
+                .options(joinedload(Actor.place))
+            )
+        )
+        if not wants_activitypub():
+            return redirect(subject.profile_url or "/", 302)
         doc = await actor_document(session, settings(), subject)
     return ap_response(doc)
 
