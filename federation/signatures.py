@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from coserver.keys import generate_rsa_keypair
 from federation.digests import (
     body_digest,
     check_digest_header,
@@ -126,14 +127,7 @@ class SignatureRequest:
 
 def generate_keypair() -> tuple[str, str]:
     """A new RSA-2048 key pair as ``(private PEM in PKCS#8, public PEM in SubjectPublicKeyInfo)``."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private_pem.decode("ascii"), public_pem.decode("ascii")
+    return generate_rsa_keypair()
 
 
 @functools.lru_cache(maxsize=1024)
