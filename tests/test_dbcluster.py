@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from sqlalchemy.engine import make_url
 
 from coserver.dbcluster import EmbeddedCluster
@@ -31,3 +32,24 @@ def test_long_paths_get_a_short_socket_dir(tmp_path):
     cluster = EmbeddedCluster(deep / "pg")
     assert len(str(cluster.socket_dir)) < 80
     assert cluster.socket_dir != deep / "pg" / "run"
+
+
+def test_missing_postgresql_names_the_packages(monkeypatch):
+    import coserver.dbcluster as dbcluster
+
+    monkeypatch.setattr(dbcluster.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(dbcluster.shutil, "which", lambda name: None)
+    with pytest.raises(dbcluster.ClusterError, match=r"apt-get install postgresql postgresql-15-postgis-3"):
+        dbcluster.find_binaries()
+
+
+def test_missing_postgis_names_the_package(monkeypatch, tmp_path):
+    import coserver.dbcluster as dbcluster
+
+    bindir = tmp_path / "lib" / "postgresql" / "99" / "bin"
+    bindir.mkdir(parents=True)
+    for tool in ("initdb", "pg_ctl", "postgres"):
+        (bindir / tool).touch()
+    monkeypatch.setattr(dbcluster.glob, "glob", lambda pattern: [str(bindir / "postgres")])
+    with pytest.raises(dbcluster.ClusterError, match=r"apt-get install postgresql-99-postgis-3"):
+        dbcluster.find_binaries()
