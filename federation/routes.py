@@ -58,8 +58,11 @@ async def actor(username: str):
         subject = _check_public(
             await session.scalar(
                 select(Actor)
-                .where(Actor.local.is_(True), func.lower(Actor.username) == username.lower(),
-                       Actor.deleted_at.is_(None))
+                .where(
+                    Actor.local.is_(True),
+                    func.lower(Actor.username) == username.lower(),
+                    Actor.deleted_at.is_(None),
+                )
                 .options(joinedload(Actor.place))
             )
         )
