@@ -5,5 +5,6 @@ from coserver.models.actors import Actor
 from coserver.models.links import Link
 from coserver.models.places import Place
 from coserver.models.queues import Delivery, DomainHealth, InboxItem
+from coserver.models.zones import ActorZone, Zone
 
-__all__ = ["Account", "Actor", "Delivery", "DomainHealth", "InboxItem", "Link", "Place"]
+__all__ = ["Account", "Actor", "ActorZone", "Delivery", "DomainHealth", "InboxItem", "Link", "Place", "Zone"]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Identity,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coserver.db import Base
@@ -32,6 +33,19 @@ from coserver.models.vocab import ACTOR_KINDS
 
 if TYPE_CHECKING:
     from coserver.models.places import Place
+
+
+# Full-text search document: French and English stems, accents folded (co_unaccent is an IMMUTABLE
+# wrapper of unaccent created by migration 0003). Weights: name A, short description and tags B, the
+# English reading C, the long description D.
+SEARCH_VECTOR_SQL = (
+    "setweight(to_tsvector('simple', co_unaccent(coalesce(name, ''))), 'A') || "
+    "setweight(to_tsvector('french', co_unaccent(coalesce(name, '') || ' ' "
+    "|| coalesce(short_description, '') || ' ' || co_join(tags))), 'B') || "
+    "setweight(to_tsvector('english', co_unaccent(coalesce(name, '') || ' ' "
+    "|| coalesce(short_description, '') || ' ' || co_join(tags))), 'C') || "
+    "setweight(to_tsvector('french', co_unaccent(left(coalesce(description_source, ''), 20000))), 'D')"
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -56,6 +70,12 @@ class Actor(Base):
         ),
         Index("ix_actors_tags", "tags", postgresql_using="gin"),
         Index("ix_actors_kind_starts_at", "kind", "starts_at"),
+        Index("ix_actors_search_vector", "search_vector", postgresql_using="gin"),
+        Index(
+            "ix_actors_name_trgm",
+            text("co_unaccent(lower(name)) gin_trgm_ops"),
+            postgresql_using="gin",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -113,6 +133,7 @@ class Actor(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search_vector = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), deferred=True)
 
     place: Mapped[Place | None] = relationship(lazy="raise", foreign_keys=[place_id])
     organizer: Mapped[Actor | None] = relationship(
