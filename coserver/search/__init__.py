@@ -1,0 +1,1 @@
+"""The territorial search engine: parameters, themes, the PostGIS/full-text query, agenda and exports."""
