@@ -21,6 +21,7 @@ from federation import outbox
 from federation.context import FederationContext
 from federation.converters.actor import InvalidActor, actor_from_as
 from federation.fetch import get_actor, upsert_remote_actor
+from federation.remote_events import NotOurs, delete_remote_event, upsert_remote_event
 
 
 class Ignore(Exception):
@@ -114,10 +115,26 @@ async def on_block(
     )
 
 
+async def on_create(
+    ctx: FederationContext, session: AsyncSession, activity: dict[str, Any], actor: Actor
+) -> None:
+    inner = activity.get("object")
+    if isinstance(inner, dict) and inner.get("type") == "Event":
+        try:
+            await upsert_remote_event(session, actor, inner)
+        except NotOurs as exc:
+            raise Ignore(str(exc)) from None
+        return
+    raise Ignore("Create of a post is handled with the newsfeed")
+
+
 async def on_update(
     ctx: FederationContext, session: AsyncSession, activity: dict[str, Any], actor: Actor
 ) -> None:
     inner = activity.get("object")
+    if isinstance(inner, dict) and inner.get("type") == "Event":
+        await on_create(ctx, session, activity, actor)
+        return
     if not isinstance(inner, dict) or "inbox" not in inner:
         raise Ignore("Update of an object (not an actor) is handled with the newsfeed")
     if inner.get("id") != actor.ap_id:
@@ -132,7 +149,10 @@ async def on_update(
 async def on_delete(
     ctx: FederationContext, session: AsyncSession, activity: dict[str, Any], actor: Actor
 ) -> None:
-    if object_id(activity.get("object")) != actor.ap_id:
+    target = object_id(activity.get("object"))
+    if target != actor.ap_id:
+        if target and await delete_remote_event(session, actor, target):
+            return
         raise Ignore("Delete of an object (not an actor) is handled with the newsfeed")
     actor.deleted_at = datetime.now(UTC)
     actor.public_key_pem = None
@@ -140,6 +160,7 @@ async def on_delete(
 
 
 HANDLERS: dict[str, Handler] = {
+    "Create": on_create,
     "Follow": on_follow,
     "Undo": on_undo,
     "Accept": on_accept,

@@ -233,3 +233,68 @@ async def test_update_block_and_delete_of_actors(node, client, settings):
         gone = await s.get(Actor, bob.id)
     assert gone.deleted_at is not None and gone.public_key_pem is None
     assert await _count(db, Link, Link.type == "follower") == 0
+
+
+async def test_remote_events_are_stored_for_the_agenda(node, client, settings):
+    db, _org, bob = node
+    event = {
+        "id": "https://remote.example/events/42",
+        "type": "Event",
+        "name": "Repair café",
+        "attributedTo": bob.ap_id,
+        "startTime": "2026-12-12T14:00:00+04:00",
+        "endTime": "2026-12-12T18:00:00+04:00",
+        "timezone": "Indian/Reunion",
+        "content": "<p>Venez <script>x</script></p>",
+        "url": "https://remote.example/e/42",
+        "location": {
+            "type": "Place",
+            "name": "Kaz",
+            "latitude": -21.34,
+            "longitude": 55.48,
+            "address": {"type": "PostalAddress", "addressLocality": "Saint-Pierre", "addressCountry": "RE"},
+        },
+    }
+    create = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": "https://remote.example/c/42",
+        "type": "Create",
+        "actor": bob.ap_id,
+        "object": event,
+    }
+    assert await _deliver(client, db, settings, bob, create) == [("Create", "done")]
+    async with db.session() as s:
+        stored = await s.scalar(select(Actor).where(Actor.ap_id == event["id"]))
+    assert (stored.kind, stored.local, stored.name, stored.timezone) == (
+        "event",
+        False,
+        "Repair café",
+        "Indian/Reunion",
+    )
+    assert stored.starts_at.isoformat() == "2026-12-12T10:00:00+00:00" and stored.place_id is not None
+    assert "<script>" not in stored.description_html
+
+    update = {
+        **create,
+        "id": "https://remote.example/u/42",
+        "type": "Update",
+        "object": {**event, "name": "Repair café (complet)"},
+    }
+    assert await _deliver(client, db, settings, bob, update) == [("Update", "done")]
+    # An event claimed by another server's actor is refused.
+    eve = await remote_actor(db, "eve", "other.example")
+    forged = {**create, "id": "https://other.example/c/1", "actor": eve.ap_id}
+    body, headers = signed("/inbox", forged, key_id=eve.key_id)
+    assert (await client.post("/inbox", data=body, headers=headers)).status_code == 202
+    assert (await process_all(db, settings)) == [("Create", "ignored")]
+    delete = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": "https://remote.example/d/42",
+        "type": "Delete",
+        "actor": bob.ap_id,
+        "object": event["id"],
+    }
+    assert await _deliver(client, db, settings, bob, delete) == [("Delete", "done")]
+    async with db.session() as s:
+        stored = await s.scalar(select(Actor).where(Actor.ap_id == event["id"]))
+    assert stored.name == "Repair café (complet)" and stored.deleted_at is not None
