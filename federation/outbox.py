@@ -128,3 +128,96 @@ async def publish_actor_update(session: AsyncSession, settings: Settings, actor:
         return 0
     doc = await actor_document(session, settings, actor)
     return await enqueue(session, actor, update_actor(doc, actor.followers_url), inboxes)
+
+
+# -- posts -----------------------------------------------------------------------------------------------
+async def _actor_inboxes(session: AsyncSession, actors: list[Actor]) -> list[str]:
+    return unique_inboxes(a for a in actors if not a.local)
+
+
+async def publish_post(
+    session: AsyncSession,
+    settings: Settings,
+    post: Any,
+    *,
+    author: Actor,
+    wall: Actor,
+    mentioned: list[Actor],
+    parent: Any | None,
+    kind: str = "Create",
+) -> int:
+    """Create / Update / Delete of a local post, and the wall element's Announce (FEP-1b12 relay).
+
+    Private posts never leave the node. Returns the number of deliveries enqueued.
+    """
+    from federation.converters.note import addressing, attributed_to, note_to_as, tombstone
+    from federation.vocabulary import AS_CONTEXT, CONTEXT, PUBLIC
+
+    if post.scope == "private":
+        return 0
+    attributed = attributed_to(post, author, wall)
+    to, cc = addressing(post, attributed, wall, mentioned)
+    inboxes = await remote_follower_inboxes(session, attributed)
+    inboxes += await _actor_inboxes(session, mentioned)
+    if parent is not None and not parent.local:
+        parent_author = await session.get(Actor, parent.author_id)
+        if parent_author is not None:
+            inboxes += await _actor_inboxes(session, [parent_author])
+    relay = wall.id != attributed.id and wall.kind != "person"
+    wall_inboxes = await remote_follower_inboxes(session, wall) if relay else []
+    note = note_to_as(
+        post,
+        author=author,
+        wall=wall,
+        mentioned=mentioned,
+        settings=settings,
+        parent_ap_id=parent.ap_id if parent is not None else None,
+        with_context=False,
+    )
+    if kind == "Create":
+        activity = {
+            "@context": CONTEXT,
+            "id": f"{post.ap_id}/activity",
+            "type": "Create",
+            "actor": attributed.ap_id,
+            "published": note["published"],
+            "to": to,
+            "cc": cc,
+            "object": note,
+        }
+    elif kind == "Update":
+        activity = {
+            "@context": CONTEXT,
+            "id": f"{post.ap_id}#updates/{post.edited_at.timestamp():.0f}",
+            "type": "Update",
+            "actor": attributed.ap_id,
+            "to": to,
+            "cc": cc,
+            "object": note,
+        }
+    else:
+        activity = {
+            "@context": AS_CONTEXT,
+            "id": f"{post.ap_id}#delete",
+            "type": "Delete",
+            "actor": attributed.ap_id,
+            "to": to,
+            "cc": cc,
+            "object": tombstone(post),
+        }
+        inboxes += wall_inboxes  # those who saw it through the relay learn it is gone
+    count = await enqueue(session, attributed, activity, inboxes)
+    if relay and kind == "Create" and wall_inboxes:
+        public = post.scope == "public"
+        announce = {
+            "@context": AS_CONTEXT,
+            "id": f"{post.ap_id}/activity/announce",
+            "type": "Announce",
+            "actor": wall.ap_id,
+            "published": note["published"],
+            "object": post.ap_id,
+            "to": [PUBLIC] if public else [wall.followers_url],
+            "cc": [wall.followers_url] if public else [],
+        }
+        count += await enqueue(session, wall, announce, wall_inboxes)
+    return count

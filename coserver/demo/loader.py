@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,7 +88,7 @@ async def load_demo(
     tz = ZoneInfo(data.get("territory", {}).get("timezone") or conf.timezone)
     today = today or datetime.now(tz).date()
     actors: dict[str, Actor] = {}
-    counts = {"people": 0, "organizations": 0, "projects": 0, "events": 0, "pois": 0}
+    counts = {"people": 0, "organizations": 0, "projects": 0, "events": 0, "pois": 0, "posts": 0}
 
     async with db.transaction() as session:
         for item in data.get("people", []):
@@ -167,14 +167,33 @@ async def load_demo(
             counts["pois"] += 1
 
         await _after_elements(session, conf, data, actors, today)
+        counts["posts"] = len(data.get("posts", []))
     return counts
 
 
 async def _after_elements(
     session: AsyncSession, conf: Settings, data: dict[str, Any], actors: dict[str, Actor], today: date
 ) -> None:
-    """Hook for content that needs the elements (posts arrive with the newsfeed)."""
-    return None
+    """The demo's posts, through the posting service (replies thread under their parent)."""
+    from coserver.services.posting import post_on_wall
+
+    posts = []
+    now = datetime.now(UTC)
+    for index, item in enumerate(data.get("posts", [])):
+        parent = posts[item["in_reply_to"]] if isinstance(item.get("in_reply_to"), int) else None
+        post = await post_on_wall(
+            session,
+            conf,
+            actors[item["author"]],
+            actors[item["wall"]],
+            item["text"],
+            scope=item.get("scope", "public"),
+            as_element=bool(item.get("as_element")),
+            in_reply_to=parent,
+        )
+        # Spread the posts over the past days, keeping replies after their parent.
+        post.published_at = now - timedelta(days=float(item.get("days_ago", 0)), minutes=-index)
+        posts.append(post)
 
 
 async def database_is_empty(db: Database) -> bool:

@@ -4,7 +4,21 @@ from coserver.models.accounts import Account
 from coserver.models.actors import Actor
 from coserver.models.links import Link
 from coserver.models.places import Place
+from coserver.models.posts import Post, Reaction, Share
 from coserver.models.queues import Delivery, DomainHealth, InboxItem
 from coserver.models.zones import ActorZone, Zone
 
-__all__ = ["Account", "Actor", "ActorZone", "Delivery", "DomainHealth", "InboxItem", "Link", "Place", "Zone"]
+__all__ = [
+    "Account",
+    "Actor",
+    "ActorZone",
+    "Delivery",
+    "DomainHealth",
+    "InboxItem",
+    "Link",
+    "Place",
+    "Post",
+    "Reaction",
+    "Share",
+    "Zone",
+]

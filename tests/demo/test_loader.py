@@ -20,6 +20,7 @@ async def test_demo_loads_once(db, make_settings):
         "projects": len(data["projects"]),
         "events": len(data["events"]),
         "pois": len(data["pois"]),
+        "posts": len(data["posts"]),
     }
     assert counts["people"] >= 20 and counts["organizations"] >= 10 and counts["events"] >= 10
     assert await load_demo_if_empty(settings, db=db) is None
@@ -64,3 +65,19 @@ async def test_every_demo_page_renders(app, client, settings):
         assert page.status_code == 200, username
         api = await client.get(f"/api/v1/elements/{username}")
         assert api.status_code == 200, username
+
+
+async def test_demo_posts_thread_and_stay_on_the_node(db, make_settings):
+    from coserver.models import Delivery, Post
+
+    settings = make_settings(database_url=db.url)
+    await load_demo(db, settings)
+    async with db.session() as s:
+        posts = list(await s.scalars(select(Post)))
+        replies = [p for p in posts if p.in_reply_to_id is not None]
+        deliveries = await s.scalar(select(func.count()).select_from(Delivery))
+    assert len(posts) == len(demo_data()["posts"]) and len(replies) >= 8
+    by_id = {p.id: p for p in posts}
+    assert all(by_id[r.in_reply_to_id].published_at <= r.published_at for r in replies)
+    assert {"public", "restricted", "private"} <= {p.scope for p in posts}
+    assert deliveries == 0  # nobody follows from elsewhere yet
