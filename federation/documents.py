@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.config import Settings
-from coserver.models import Actor, Link, Place
+from coserver.models import Actor, Link, Place, Post
 from coserver.services.places import coordinates
 from federation.converters.actor import actor_to_as
 from federation.converters.event import event_object_id, event_to_as
+from federation.converters.note import note_to_as
 
 
 async def _place(session: AsyncSession, actor: Actor) -> Place | None:
@@ -41,3 +42,25 @@ async def event_document(session: AsyncSession, actor: Actor) -> dict[str, Any]:
         .where(Link.object_id == actor.id, Link.type == "attendee", Link.state == "accepted")
     )
     return event_to_as(actor, coords=coordinates(place), attendees=attendees)
+
+
+async def note_document(
+    session: AsyncSession, settings: Settings, post: Post, *, with_context: bool = True
+) -> dict[str, Any]:
+    """The Note of a local post (author, wall, mentions and parent loaded here)."""
+    author = await session.get(Actor, post.author_id)
+    wall = await session.get(Actor, post.wall_id)
+    assert author is not None and wall is not None
+    mentioned = (
+        list(await session.scalars(select(Actor).where(Actor.id.in_(post.mention_ids))))
+        if post.mention_ids
+        else []
+    )
+    return note_to_as(
+        post,
+        author=author,
+        wall=wall,
+        mentioned=mentioned,
+        settings=settings,
+        with_context=with_context,
+    )

@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coserver.models import Actor, InboxItem, Link
 from coserver.services import follows
 from coserver.services.errors import ServiceError
-from federation import outbox
+from federation import notes_in, outbox
 from federation.context import FederationContext
 from federation.converters.actor import InvalidActor, actor_from_as
 from federation.fetch import get_actor, upsert_remote_actor
 from federation.remote_events import NotOurs, delete_remote_event, upsert_remote_event
+
+NOTE_TYPES = ("Note", "Article", "Page", "Question")
 
 
 class Ignore(Exception):
@@ -66,6 +68,10 @@ async def on_undo(
         if link is None:
             raise Ignore("Undo of an unknown activity")
         await session.delete(link)
+        return
+    if isinstance(inner, dict) and inner.get("type") in ("Like", "EmojiReact", "Announce"):
+        if not await notes_in.undo_interaction(session, actor, inner):
+            raise Ignore("Undo of an unknown reaction or share")
         return
     if not isinstance(inner, dict) or inner.get("type") != "Follow":
         raise Ignore(f"Undo of {inner.get('type') if isinstance(inner, dict) else 'something'} not handled")
@@ -125,7 +131,13 @@ async def on_create(
         except NotOurs as exc:
             raise Ignore(str(exc)) from None
         return
-    raise Ignore("Create of a post is handled with the newsfeed")
+    if isinstance(inner, dict) and inner.get("type") in NOTE_TYPES:
+        try:
+            await notes_in.receive_note(session, actor, inner)
+        except notes_in.NotKept as exc:
+            raise Ignore(str(exc)) from None
+        return
+    raise Ignore("Create of an object we do not handle")
 
 
 async def on_update(
@@ -134,6 +146,10 @@ async def on_update(
     inner = activity.get("object")
     if isinstance(inner, dict) and inner.get("type") == "Event":
         await on_create(ctx, session, activity, actor)
+        return
+    if isinstance(inner, dict) and inner.get("type") in NOTE_TYPES:
+        if not await notes_in.update_note(session, actor, inner):
+            raise Ignore("Update of a post we do not have, or not newer")
         return
     if not isinstance(inner, dict) or "inbox" not in inner:
         raise Ignore("Update of an object (not an actor) is handled with the newsfeed")
@@ -153,13 +169,36 @@ async def on_delete(
     if target != actor.ap_id:
         if target and await delete_remote_event(session, actor, target):
             return
+        if target and await notes_in.delete_note(session, actor, target):
+            return
         raise Ignore("Delete of an object (not an actor) is handled with the newsfeed")
     actor.deleted_at = datetime.now(UTC)
     actor.public_key_pem = None
     await session.execute(delete(Link).where(or_(Link.subject_id == actor.id, Link.object_id == actor.id)))
 
 
+async def on_like(
+    ctx: FederationContext, session: AsyncSession, activity: dict[str, Any], actor: Actor
+) -> None:
+    try:
+        await notes_in.react(session, actor, activity)
+    except notes_in.NotKept as exc:
+        raise Ignore(str(exc)) from None
+
+
+async def on_announce(
+    ctx: FederationContext, session: AsyncSession, activity: dict[str, Any], actor: Actor
+) -> None:
+    try:
+        await notes_in.share(session, actor, activity)
+    except notes_in.NotKept as exc:
+        raise Ignore(str(exc)) from None
+
+
 HANDLERS: dict[str, Handler] = {
+    "Like": on_like,
+    "EmojiReact": on_like,
+    "Announce": on_announce,
     "Create": on_create,
     "Follow": on_follow,
     "Undo": on_undo,

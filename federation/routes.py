@@ -13,10 +13,11 @@ from quart import Blueprint, Response, abort, redirect, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from coserver.models import Actor, Link
+from coserver.models import Actor, Link, Post
 from coserver.services.elements import get_local_actor
 from coserver.state import db, settings
-from federation.documents import actor_document, event_document
+from federation.converters.note import tombstone
+from federation.documents import actor_document, event_document, note_document
 from federation.instance import ensure_instance_actor
 from federation.vocabulary import AS_CONTEXT
 
@@ -164,9 +165,89 @@ async def following(username: str):
 
 @blueprint.get("/actors/<username>/outbox")
 async def outbox_collection(username: str):
+    """The element's wall as ``Create`` activities of its public posts (newest first)."""
     subject = await _public_actor(username)
     page = _page_number()
-    return ap_response(collection(subject.outbox_url or "", 0, page, []))
+    cond = (
+        Post.wall_id == subject.id,
+        Post.local.is_(True),
+        Post.scope == "public",
+        Post.deleted_at.is_(None),
+    )
+    async with db().session() as session:
+        total = await session.scalar(select(func.count()).select_from(Post).where(*cond)) or 0
+        items: list[Any] = []
+        if page is not None:
+            posts = list(
+                await session.scalars(
+                    select(Post)
+                    .where(*cond)
+                    .order_by(Post.id.desc())
+                    .offset((page - 1) * PAGE_SIZE)
+                    .limit(PAGE_SIZE)
+                )
+            )
+            for post in posts:
+                note = await note_document(session, settings(), post, with_context=False)
+                items.append(
+                    {
+                        "id": f"{post.ap_id}/activity",
+                        "type": "Create",
+                        "actor": note["attributedTo"],
+                        "published": note["published"],
+                        "to": note["to"],
+                        "cc": note["cc"],
+                        "object": note,
+                    }
+                )
+    return ap_response(collection(subject.outbox_url or "", total, page, items))
+
+
+@blueprint.get("/posts/<int:post_id>")
+async def post_object(post_id: int):
+    async with db().session() as session:
+        post = await session.get(Post, post_id)
+        if post is None or not post.local or post.scope != "public":
+            abort(404)
+        if post.deleted_at is not None:
+            return ap_response({"@context": AS_CONTEXT, **tombstone(post)}, status=410)
+        if not wants_activitypub():
+            wall = await session.get(Actor, post.wall_id)
+            return redirect((wall.profile_url if wall else None) or "/", 302)
+        doc = await note_document(session, settings(), post)
+    return ap_response(doc)
+
+
+@blueprint.get("/posts/<int:post_id>/replies")
+async def post_replies(post_id: int):
+    """Replies collection; the first page is embedded with its items (Mastodon fetches up to 5)."""
+    async with db().session() as session:
+        post = await session.get(Post, post_id)
+        if post is None or not post.local or post.scope != "public" or post.deleted_at is not None:
+            abort(404)
+        replies = list(
+            await session.scalars(
+                select(Post.ap_id)
+                .where(Post.in_reply_to_id == post.id, Post.scope == "public", Post.deleted_at.is_(None))
+                .order_by(Post.id)
+                .limit(PAGE_SIZE)
+            )
+        )
+    collection_id = f"{post.ap_id}/replies"
+    return ap_response(
+        {
+            "@context": AS_CONTEXT,
+            "id": collection_id,
+            "type": "Collection",
+            "totalItems": len(replies),
+            "first": {
+                "id": f"{collection_id}?page=1",
+                "type": "CollectionPage",
+                "partOf": collection_id,
+                "items": replies,
+            },
+        }
+    )
 
 
 @blueprint.get("/actors/<username>/featured")
