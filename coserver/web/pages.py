@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from quart import abort, redirect, render_template, request
 
-from coserver.services import listings
+from coserver.models import Actor, Post
+from coserver.services import listings, timelines
 from coserver.services.elements import community_counts, get_local_actor
 from coserver.services.places import coordinates
 from coserver.state import db, settings
@@ -18,6 +19,8 @@ async def home():
         events = await listings.upcoming_events(session, limit=8)
         organizations = await listings.recent_elements(session, ("organization",), limit=8)
         projects = await listings.recent_elements(session, ("project",), limit=8)
+        live = (await timelines.live(session, limit=10)).posts
+        authors = await _authors(session, live)
     return await render_template(
         "home.html",
         settings=settings(),
@@ -25,6 +28,8 @@ async def home():
         events=events,
         organizations=organizations,
         projects=projects,
+        live=live,
+        authors=authors,
     )
 
 
@@ -46,6 +51,8 @@ async def element_page(username: str):
         members = await listings.community(session, actor)
         counts = await community_counts(session, actor)
         related = await listings.children(session, actor)
+        wall = (await timelines.wall(session, actor, None, limit=10)).posts
+        authors = await _authors(session, wall)
     return await render_template(
         "element.html",
         settings=settings(),
@@ -54,5 +61,17 @@ async def element_page(username: str):
         members=members,
         counts=counts,
         related=related,
+        wall=wall,
+        authors=authors,
         handle=f"@{actor.username}@{settings().domain}",
     )
+
+
+async def _authors(session, posts: list[Post]) -> dict[int, Actor]:
+    """Authors and walls of ``posts``, by id (one query)."""
+    from sqlalchemy import select
+
+    ids = {p.author_id for p in posts} | {p.wall_id for p in posts}
+    if not ids:
+        return {}
+    return {a.id: a for a in await session.scalars(select(Actor).where(Actor.id.in_(ids)))}

@@ -59,7 +59,9 @@ async def test_every_demo_page_renders(app, client, settings):
     await load_demo(db, settings)
     async with db.session() as s:
         usernames = list(await s.scalars(select(Actor.username).where(Actor.is_private.is_(False))))
-    assert (await client.get("/")).status_code == 200
+    home = await client.get("/")
+    assert home.status_code == 200
+    assert (await home.get_data()).decode().count('class="post"') == 10  # the live feed
     for username in usernames:
         page = await client.get(f"/@{username}")
         assert page.status_code == 200, username
