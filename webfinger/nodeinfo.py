@@ -1,8 +1,7 @@
 """NodeInfo 2.0 and 2.1 documents (https://nodeinfo.diaspora.software/), with real counts from the database.
 
 The discovery document also carries the FEP-2677 link to the instance actor (``{base}/actor``). Usage is
-computed on every request (nothing is cached yet) in two queries: one for accounts, element counts and the
-shape of the ``posts`` table, and one counting local posts when that table exists.
+computed on every request (nothing is cached yet) in one query: accounts, element counts and local posts.
 """
 
 from __future__ import annotations
@@ -11,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text, true
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver import __version__
 from coserver.config import Settings
-from coserver.models import Account, Actor
+from coserver.models import Account, Actor, Post
 from coserver.models.vocab import ELEMENT_KINDS
 
 VERSIONS = ("2.0", "2.1")
@@ -32,12 +31,6 @@ ELEMENT_KEYS = {
     "event": "events",
     "poi": "pois",
 }
-
-# Columns of the ``posts`` table, or NULL when there is no such table.
-_POST_COLUMNS_SQL = (
-    "(SELECT array_agg(attname::text) FROM pg_attribute"
-    " WHERE attrelid = to_regclass('public.posts') AND attnum > 0 AND NOT attisdropped)"
-)
 
 
 @dataclass(frozen=True)
@@ -112,16 +105,17 @@ async def gather_usage(session: AsyncSession) -> Usage:
             users.c.month,
             users.c.halfyear,
             *(elements.c[kind] for kind in ELEMENT_KINDS),
-            literal_column(_POST_COLUMNS_SQL).label("post_columns"),
+            select(func.count())
+            .select_from(Post)
+            .where(Post.local.is_(True), Post.deleted_at.is_(None))
+            .scalar_subquery()
+            .label("local_posts"),
         )
         .select_from(users)
         .join(elements, true())
     )
     row = (await session.execute(stmt)).one()._mapping
-    post_columns = row["post_columns"]
-    local_posts = 0
-    if post_columns is not None:
-        local_posts = int(await session.scalar(text(_local_posts_sql(set(post_columns)))) or 0)
+    local_posts = int(row["local_posts"] or 0)
     return Usage(
         users_total=row["total"],
         active_month=row["month"],
@@ -129,21 +123,3 @@ async def gather_usage(session: AsyncSession) -> Usage:
         local_posts=local_posts,
         elements={kind: row[kind] for kind in ELEMENT_KINDS},
     )
-
-
-def _local_posts_sql(columns: set[str]) -> str:
-    """Count the local, undeleted rows of ``posts``, using whichever columns the table has.
-
-    Built only from fixed fragments (no outside input). A ``local`` flag wins; otherwise the author must be a
-    local actor; otherwise every row counts.
-    """
-    joins, conditions = "", []
-    if "local" in columns:
-        conditions.append("p.local")
-    elif "author_id" in columns:
-        joins = " JOIN actors a ON a.id = p.author_id"
-        conditions.append("a.local")
-    if "deleted_at" in columns:
-        conditions.append("p.deleted_at IS NULL")
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return f"SELECT count(*) FROM posts p{joins}{where}"

@@ -177,10 +177,14 @@ async def _after_elements(
     """The demo's posts, through the posting service (replies thread under their parent)."""
     from coserver.services.posting import post_on_wall
 
-    posts = []
+    items = data.get("posts", [])
+    # Oldest first (parents are never younger than their replies), so ids follow publication order.
+    order = sorted(range(len(items)), key=lambda i: (-float(items[i].get("days_ago", 0)), i))
+    created: dict[int, Any] = {}
     now = datetime.now(UTC)
-    for index, item in enumerate(data.get("posts", [])):
-        parent = posts[item["in_reply_to"]] if isinstance(item.get("in_reply_to"), int) else None
+    for rank, index in enumerate(order):
+        item = items[index]
+        parent = created.get(item["in_reply_to"]) if isinstance(item.get("in_reply_to"), int) else None
         post = await post_on_wall(
             session,
             conf,
@@ -191,9 +195,8 @@ async def _after_elements(
             as_element=bool(item.get("as_element")),
             in_reply_to=parent,
         )
-        # Spread the posts over the past days, keeping replies after their parent.
-        post.published_at = now - timedelta(days=float(item.get("days_ago", 0)), minutes=-index)
-        posts.append(post)
+        post.published_at = now - timedelta(days=float(item.get("days_ago", 0)), minutes=len(order) - rank)
+        created[index] = post
 
 
 async def database_is_empty(db: Database) -> bool:

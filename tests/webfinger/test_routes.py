@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import update
 
 from coserver import __version__
 from coserver.models import Account, Actor
@@ -218,29 +218,18 @@ async def test_nodeinfo_activity_windows_and_inactive_accounts(app, client, sett
     assert body["usage"]["users"] == {"total": 4, "activeMonth": 2, "activeHalfyear": 3}
 
 
-async def test_nodeinfo_local_posts_when_a_posts_table_exists(app, client, settings, make_settings):
-    db = app_db(app)
-    async with db.transaction() as s:
-        await s.execute(text("CREATE TABLE posts (id serial PRIMARY KEY, local boolean NOT NULL)"))
-        await s.execute(text("INSERT INTO posts (local) VALUES (true), (true), (false)"))
-    body = await (await client.get("/nodeinfo/2.0")).get_json()
-    assert body["usage"]["localPosts"] == 2
+async def test_nodeinfo_counts_local_undeleted_posts(app, client, settings):
+    from coserver.models import Post
+    from coserver.services.posting import delete_post, post_on_wall
 
-
-async def test_nodeinfo_local_posts_by_local_authors(app, client, settings):
     db = app_db(app)
     alice = await make_person(db, settings, "alice")
     async with db.transaction() as s:
-        await s.execute(
-            text(
-                "CREATE TABLE posts (id serial PRIMARY KEY, author_id bigint REFERENCES actors(id),"
-                " deleted_at timestamptz)"
-            )
-        )
-        await s.execute(
-            text("INSERT INTO posts (author_id, deleted_at) VALUES (:a, NULL), (:a, NULL), (:a, now())"),
-            {"a": alice.id},
-        )
+        me = await s.get(Actor, alice.id)
+        for text_ in ("un", "deux", "trois"):
+            post = await post_on_wall(s, settings, me, me, text_)
+        await delete_post(s, settings, me, post)
+        s.add(Post(ap_id="https://remote.example/n/1", local=False, author_id=me.id, wall_id=me.id))
     body = await (await client.get("/nodeinfo/2.1")).get_json()
     assert body["usage"]["localPosts"] == 2
 
