@@ -221,3 +221,44 @@ async def publish_post(
         }
         count += await enqueue(session, wall, announce, wall_inboxes)
     return count
+
+
+async def publish_reaction(
+    session: AsyncSession, person: Actor, post: Any, emoji: str, activity_id: str
+) -> int:
+    """``Like`` (or ``EmojiReact`` with an emoji) of a post, sent to its remote author."""
+    from federation.vocabulary import AS_CONTEXT
+
+    author = await session.get(Actor, post.author_id)
+    if author is None or author.local:
+        return 0
+    activity: dict[str, Any] = {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "EmojiReact" if emoji else "Like",
+        "actor": person.ap_id,
+        "object": post.ap_id,
+    }
+    if emoji:
+        activity["content"] = emoji
+    return await enqueue(session, person, activity, unique_inboxes([author]))
+
+
+async def publish_share(session: AsyncSession, person: Actor, post: Any, activity_id: str) -> int:
+    """``Announce`` of a public post to the sharer's remote followers and the post's remote author."""
+    from federation.vocabulary import AS_CONTEXT, PUBLIC
+
+    author = await session.get(Actor, post.author_id)
+    inboxes = await remote_follower_inboxes(session, person)
+    if author is not None and not author.local:
+        inboxes += unique_inboxes([author])
+    activity = {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Announce",
+        "actor": person.ap_id,
+        "object": post.ap_id,
+        "to": [PUBLIC],
+        "cc": [u for u in (person.followers_url, author.ap_id if author else None) if u],
+    }
+    return await enqueue(session, person, activity, inboxes)

@@ -12,7 +12,17 @@ import sys
 import click
 
 # Sub-commands register themselves on `cli`.
-from coserver.cli import database, demo, elements, export, follows, serve, users, worker  # noqa: F401
+from coserver.cli import (  # noqa: F401
+    database,
+    demo,
+    elements,
+    export,
+    follows,
+    serve,
+    tokens,
+    users,
+    worker,
+)
 from coserver.cli.common import cli
 from coserver.config import ConfigError
 from coserver.dbcluster import ClusterError

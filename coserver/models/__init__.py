@@ -1,6 +1,6 @@
 """ORM models. Importing this package registers every table on ``coserver.db.Base.metadata``."""
 
-from coserver.models.accounts import Account
+from coserver.models.accounts import Account, ApiToken
 from coserver.models.actors import Actor
 from coserver.models.links import Link
 from coserver.models.places import Place

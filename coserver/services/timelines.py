@@ -132,3 +132,9 @@ async def hashtag(
 ) -> Page:
     stmt = select(Post).where(Post.tags.contains([tag.lower().lstrip("#")]), _visible(viewer))
     return await _page(session, stmt, before, limit)
+
+
+async def visible_to(session: AsyncSession, viewer: Actor | None, post: Post) -> bool:
+    """Whether ``viewer`` may see ``post`` (the same rule as the timelines)."""
+    found = await session.scalar(select(Post.id).where(Post.id == post.id, _visible(viewer)))
+    return found is not None
