@@ -112,3 +112,29 @@ async def test_unknown_and_private_elements_are_404(app, client, settings):
     await make_element(app_db(app), settings, "project", "secret_plan", is_private=True)
     assert (await client.get("/@nobody")).status_code == 404
     assert (await client.get("/@secret_plan")).status_code == 404
+
+
+async def test_hashtag_page_and_atom_feed(app, client, settings):
+    from xml.etree import ElementTree as ET
+
+    from sqlalchemy import select
+
+    from coserver.models import Actor
+    from coserver.services.posting import post_on_wall
+
+    db = app_db(app)
+    marie = await make_person(db, settings, "marie")
+    await make_element(db, settings, "organization", "kaz", admin=marie, tags=["compost"])
+    async with db.transaction() as s:
+        org = await s.scalar(select(Actor).where(Actor.username == "kaz"))
+        await post_on_wall(s, settings, await s.get(Actor, marie.id), org, "Tamis <b>#compost</b> & co")
+        await post_on_wall(s, settings, await s.get(Actor, marie.id), org, "Secret", scope="private")
+    page = (await (await client.get("/tags/Compost")).get_data()).decode()
+    assert "Tamis" in page and "Kaz" in page and "&lt;b&gt;" in page
+    feed = await client.get("/@kaz/feed.atom")
+    assert feed.status_code == 200 and feed.mimetype == "application/atom+xml"
+    root = ET.fromstring(await feed.get_data())
+    entries = root.findall("{http://www.w3.org/2005/Atom}entry")
+    assert len(entries) == 1  # the private post is not in the public feed
+    assert entries[0].find("{http://www.w3.org/2005/Atom}category").get("term") == "compost"
+    assert (await client.get("/@nobody/feed.atom")).status_code == 404
