@@ -20,7 +20,7 @@ from coserver.services.errors import ServiceError
 from federation import notes_in, outbox
 from federation.context import FederationContext
 from federation.converters.actor import InvalidActor, actor_from_as
-from federation.fetch import get_actor, upsert_remote_actor
+from federation.fetch import FetchError, fetch_document, get_actor, upsert_remote_actor
 from federation.remote_events import NotOurs, delete_remote_event, upsert_remote_event
 
 NOTE_TYPES = ("Note", "Article", "Page", "Question")
@@ -189,8 +189,26 @@ async def on_like(
 async def on_announce(
     ctx: FederationContext, session: AsyncSession, activity: dict[str, Any], actor: Actor
 ) -> None:
+    """A share of one of our posts is counted; a followed actor relaying a remote post brings it in."""
+    target = object_id(activity.get("object"))
+    if target is None:
+        raise Ignore("Announce without an object")
+    local = await session.scalar(select(Actor.id).where(Actor.local.is_(True), Actor.ap_id == target))
+    if target.startswith(ctx.settings.base_url + "/") or local:
+        try:
+            await notes_in.share(session, actor, activity)
+        except notes_in.NotKept as exc:
+            raise Ignore(str(exc)) from None
+        return
     try:
-        await notes_in.share(session, actor, activity)
+        note = await fetch_document(ctx, target)
+    except FetchError as exc:
+        raise Ignore(f"cannot fetch the announced object: {exc}") from None
+    if note.get("type") not in NOTE_TYPES or not isinstance(object_id(note.get("attributedTo")), str):
+        raise Ignore("the announced object is not a post")
+    author = await get_actor(ctx, session, object_id(note.get("attributedTo")) or "")
+    try:
+        await notes_in.receive_note(session, author, note, relayed_by=actor)
     except notes_in.NotKept as exc:
         raise Ignore(str(exc)) from None
 

@@ -76,7 +76,10 @@ async def _followed_locally(session: AsyncSession, actor: Actor) -> bool:
     )
 
 
-async def receive_note(session: AsyncSession, actor: Actor, note: dict[str, Any]) -> Post:
+async def receive_note(
+    session: AsyncSession, actor: Actor, note: dict[str, Any], *, relayed_by: Actor | None = None
+) -> Post:
+    """Store a remote Note if it concerns us (see the module docstring). ``relayed_by``: who announced it."""
     note_id = _id(note)
     if note_id is None or _host(note_id) != _host(actor.ap_id):
         raise NotKept("a post must be hosted by its author's server")
@@ -100,9 +103,22 @@ async def receive_note(session: AsyncSession, actor: Actor, note: dict[str, Any]
         if mentioned
         else []
     )
-    if parent is None and not local_mentions and not await _followed_locally(session, actor):
+    audience = (
+        await session.scalar(select(Actor).where(Actor.ap_id == _id(note.get("audience"))))
+        if _id(note.get("audience"))
+        else None
+    )
+    wanted = (
+        parent is not None
+        or local_mentions
+        or await _followed_locally(session, actor)
+        or (audience is not None and await _followed_locally(session, audience))
+        or (relayed_by is not None and await _followed_locally(session, relayed_by))
+    )
+    if not wanted:
         raise NotKept("unsolicited post")
-    audience = _list(note.get("to")) + _list(note.get("cc"))
+    wall_id = parent.wall_id if parent else (audience.id if audience is not None else actor.id)
+    addressed = _list(note.get("to")) + _list(note.get("cc"))
     tags = [
         sanitize_plain(t["name"], 64).lstrip("#").lower()
         for t in _list(note.get("tag"))
@@ -112,8 +128,8 @@ async def receive_note(session: AsyncSession, actor: Actor, note: dict[str, Any]
         ap_id=note_id,
         local=False,
         author_id=actor.id,
-        wall_id=parent.wall_id if parent else actor.id,
-        scope="public" if is_public(audience) else "restricted",
+        wall_id=wall_id,
+        scope="public" if is_public(addressed) else "restricted",
         content_html=_content(note),
         summary=sanitize_plain(note["summary"], 500) or None
         if isinstance(note.get("summary"), str)

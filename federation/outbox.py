@@ -205,7 +205,8 @@ async def publish_post(
             "cc": cc,
             "object": tombstone(post),
         }
-        inboxes += wall_inboxes  # those who saw it through the relay learn it is gone
+    if kind != "Create":
+        inboxes += wall_inboxes  # those who saw it through the relay learn of edits and deletions
     count = await enqueue(session, attributed, activity, inboxes)
     if relay and kind == "Create" and wall_inboxes:
         public = post.scope == "public"
