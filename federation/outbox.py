@@ -205,8 +205,9 @@ async def publish_post(
             "cc": cc,
             "object": tombstone(post),
         }
-    if kind != "Create":
-        inboxes += wall_inboxes  # those who saw it through the relay learn of edits and deletions
+    # The wall's followers get the post itself too (as Lemmy does for groups): servers that accept it from
+    # a non-followed author show it, the others show the Announce; edits and deletions reach both.
+    inboxes += wall_inboxes
     count = await enqueue(session, attributed, activity, inboxes)
     if relay and kind == "Create" and wall_inboxes:
         public = post.scope == "public"

@@ -157,3 +157,69 @@ async def test_coserver_person_follows_fedify_actor(pg_cluster, template_db, mak
 
         nodeinfo = await client.post(f"{peer}/_control/nodeinfo", json={"url": node.base}, timeout=30)
         assert nodeinfo.status_code == 200, nodeinfo.json()
+
+
+async def test_fedify_receives_wall_posts_replies_and_likes(pg_cluster, template_db, make_settings):
+    from coserver.models import Post
+    from coserver.services.posting import post_on_wall
+
+    async with (
+        live_node(pg_cluster, template_db, f"fedify_{next(_names)}", make_settings) as node,
+        fedify_peer("rfc9421") as peer,
+        httpx.AsyncClient() as client,
+    ):
+        marie = await make_person(node.db, node.settings, "marie")
+        await make_element(node.db, node.settings, "organization", "kaz", admin=marie)
+        org_url = f"{node.base}/actors/kaz"
+        await _control(client, peer, "POST", "follow", json={"target": org_url})
+        alice = (await _control(client, peer, "GET", "health"))["actor"]
+
+        async def following() -> bool:
+            async with node.db.session() as s:
+                return bool(
+                    await s.scalar(
+                        select(Link.id)
+                        .join(Actor, Actor.id == Link.subject_id)
+                        .where(Actor.ap_id == alice, Link.state == "accepted")
+                    )
+                )
+
+        await _settle_until(node, following)
+        async with node.db.transaction() as s:
+            kaz = await s.scalar(select(Actor).where(Actor.username == "kaz"))
+            post = await post_on_wall(
+                s, node.settings, await s.get(Actor, marie.id), kaz, "Chantier #compost samedi"
+            )
+        await settle(node)
+        create = (
+            await _control(
+                client, peer, "GET", "wait", params={"list": "inbox", "type": "Create", "timeout": 20}
+            )
+        )["item"]
+        announce = (
+            await _control(
+                client, peer, "GET", "wait", params={"list": "inbox", "type": "Announce", "timeout": 20}
+            )
+        )["item"]
+        assert create["actor"] == f"{node.base}/actors/marie" and create["signature"]["httpVerified"] is True
+        assert announce["actor"] == org_url and announce["signature"]["httpVerified"] is True
+        assert announce["object"] == post.ap_id
+
+        reply = await _control(
+            client,
+            peer,
+            "POST",
+            "create-note",
+            json={"content": "<p>J'apporte des cartons</p>", "inReplyTo": post.ap_id, "deliverTo": [org_url]},
+        )
+        await _control(client, peer, "POST", "like", json={"object": post.ap_id, "deliverTo": [org_url]})
+
+        async def counted() -> bool:
+            async with node.db.session() as s:
+                fresh = await s.get(Post, post.id)
+                return fresh.replies_count == 1 and fresh.likes_count == 1
+
+        await _settle_until(node, counted)
+        async with node.db.session() as s:
+            comment = await s.scalar(select(Post).where(Post.ap_id == reply["noteId"]))
+        assert comment.in_reply_to_id == post.id and comment.wall_id == kaz.id

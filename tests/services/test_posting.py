@@ -52,9 +52,10 @@ async def test_member_posts_on_org_wall(db, territory):
     sent = await _deliveries(db)
     assert [(inbox, kind) for inbox, kind, _ in sent] == [
         ("https://two.example/inbox", "Create"),  # paul's follower
-        ("https://one.example/inbox", "Announce"),  # the organization relays to its followers
+        ("https://one.example/inbox", "Create"),  # the organization's followers get the post itself...
+        ("https://one.example/inbox", "Announce"),  # ...and the organization's relay
     ]
-    create, announce = sent[0][2], sent[1][2]
+    create, announce = sent[0][2], sent[2][2]
     note = create["object"]
     assert create["actor"] == paul.ap_id and note["attributedTo"] == paul.ap_id
     assert note["audience"] == org.ap_id and note["to"] == [PUBLIC]
