@@ -42,6 +42,9 @@ class Settings:
     log_level: str = "info"
     default_locale: str = "fr"
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    geocoder: str = "none"  # none | nominatim | photon | addok (see coserver.geo.geocoder)
+    geocoder_url: str = ""  # the provider's base URL; empty: the provider's public service
+    geocoder_timeout: float = 5.0  # seconds, for one geocoding request as a whole
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -145,6 +148,7 @@ def _parse_database_url(raw: str) -> str | None:
 
 
 _LOCALES = {"fr", "en"}
+GEOCODERS = ("none", "nominatim", "photon", "addok")
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
 _ENV_KEYS = {
@@ -164,7 +168,40 @@ _ENV_KEYS = {
     "log_level": "COSERVER_LOG_LEVEL",
     "default_locale": "COSERVER_DEFAULT_LOCALE",
     "tile_url": "COSERVER_TILE_URL",
+    "geocoder": "COSERVER_GEOCODER",
+    "geocoder_url": "COSERVER_GEOCODER_URL",
+    "geocoder_timeout": "COSERVER_GEOCODER_TIMEOUT",
 }
+
+
+def _parse_geocoder(raw: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "geocoder" in raw:
+        name = str(raw["geocoder"]).strip().lower() or "none"
+        if name not in GEOCODERS:
+            raise ConfigError(
+                f"COSERVER_GEOCODER must be one of {', '.join(GEOCODERS)}, not {raw['geocoder']!r}"
+            )
+        values["geocoder"] = name
+    if "geocoder_url" in raw:
+        url = str(raw["geocoder_url"]).strip().rstrip("/")
+        parts = urlsplit(url)
+        if url and (
+            parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or parts.username
+        ):
+            raise ConfigError(
+                f"COSERVER_GEOCODER_URL must be an http(s) URL such as https://nominatim.example, not {url!r}"
+            )
+        values["geocoder_url"] = url
+    if "geocoder_timeout" in raw:
+        values["geocoder_timeout"] = _parse_float(
+            "COSERVER_GEOCODER_TIMEOUT", raw["geocoder_timeout"], 0.1, 60
+        )
+    return values
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -235,6 +272,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, generate_secret: bool
         if not tile.startswith(("http://", "https://", "/")) or "{z}" not in tile:
             raise ConfigError("COSERVER_TILE_URL must be a tile URL template containing {z}, {x} and {y}")
         values["tile_url"] = tile
+
+    values.update(_parse_geocoder(raw))
 
     settings = Settings(**values)
     secret = str(raw.get("secret_key", "")).strip()

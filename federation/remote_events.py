@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coserver.models import Actor
 from coserver.services.places import PlaceInput, create_place
 from coserver.services.usernames import slugify
+from coserver.services.zones import attach_actor
 from federation.converters.event import event_from_as
 
 
@@ -59,6 +60,8 @@ async def upsert_remote_event(session: AsyncSession, sender: Actor, doc: dict[st
     event.fetched_at = datetime.now(UTC)
     event.deleted_at = None
     await session.flush()
+    if place is not None:
+        await attach_actor(session, event.id)  # the zones covering it, for "in zone X" agenda queries
     return event
 
 

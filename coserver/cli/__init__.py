@@ -22,6 +22,7 @@ from coserver.cli import (  # noqa: F401
     tokens,
     users,
     worker,
+    zones,
 )
 from coserver.cli.common import cli
 from coserver.config import ConfigError

@@ -22,6 +22,7 @@ from coserver.models.vocab import ELEMENT_KINDS, MEMBERSHIP_TYPE, PROJECT_STAGES
 from coserver.services.errors import InvalidInput, NotFound
 from coserver.services.places import PlaceInput, create_place
 from coserver.services.usernames import ensure_available
+from coserver.services.zones import attach_actor, geolocate
 from coserver.text.render import render_description
 from coserver.text.sanitize import sanitize_plain
 from coserver.urls import local_actor_urls
@@ -136,7 +137,10 @@ async def create_element(
     if not name:
         raise InvalidInput("a name is required", field="name")
     private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair)
-    place = await create_place(session, data.place) if data.place and not data.place.empty else None
+    place = None
+    if data.place and not data.place.empty:
+        await geolocate(session, settings, data.place)  # an address without coordinates gets a point
+        place = await create_place(session, data.place)
     actor = Actor(
         kind=data.kind,
         local=True,
@@ -169,6 +173,8 @@ async def create_element(
     )
     session.add(actor)
     await session.flush()
+    if place is not None:
+        await attach_actor(session, actor.id)  # the zones covering its point
     if admin is not None and data.kind in MEMBERSHIP_TYPE:
         await add_link(session, admin, actor, MEMBERSHIP_TYPE[data.kind], is_admin=True)
     return actor
