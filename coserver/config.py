@@ -35,6 +35,7 @@ class Settings:
     territory_lat: float = -21.115
     territory_lon: float = 55.536
     territory_zoom: int = 10
+    territory_radius_km: float = 100.0
     timezone: str = "Indian/Reunion"
     allow_private_addresses: bool = False
     open_registrations: bool = True
@@ -55,6 +56,11 @@ class Settings:
     @property
     def scheme(self) -> str:
         return urlsplit(self.base_url).scheme
+
+    @property
+    def territory(self) -> tuple[float, float, float]:
+        """Centre latitude, longitude and radius (km): what "in the territory" means for remote posts."""
+        return (self.territory_lat, self.territory_lon, self.territory_radius_km)
 
     def url(self, path: str) -> str:
         """An absolute URL on this node for ``path`` (which starts with ``/``)."""
@@ -161,6 +167,7 @@ _ENV_KEYS = {
     "territory_lat": "COSERVER_TERRITORY_LAT",
     "territory_lon": "COSERVER_TERRITORY_LON",
     "territory_zoom": "COSERVER_TERRITORY_ZOOM",
+    "territory_radius_km": "COSERVER_TERRITORY_RADIUS_KM",
     "timezone": "COSERVER_TIMEZONE",
     "allow_private_addresses": "COSERVER_ALLOW_PRIVATE_ADDRESSES",
     "open_registrations": "COSERVER_OPEN_REGISTRATIONS",
@@ -247,6 +254,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, generate_secret: bool
         values["territory_lon"] = _parse_float("COSERVER_TERRITORY_LON", raw["territory_lon"], -180, 180)
     if "territory_zoom" in raw:
         values["territory_zoom"] = _parse_int("COSERVER_TERRITORY_ZOOM", raw["territory_zoom"], 1, 19)
+    if "territory_radius_km" in raw:
+        values["territory_radius_km"] = _parse_float(
+            "COSERVER_TERRITORY_RADIUS_KM", raw["territory_radius_km"], 1, 20000
+        )
     if "timezone" in raw:
         values["timezone"] = _parse_timezone(str(raw["timezone"]))
     if "allow_private_addresses" in raw:

@@ -16,7 +16,9 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.models import Actor, Link, Post, Reaction, Share
+from coserver.services.places import PlaceInput, create_place
 from coserver.text.sanitize import sanitize_html, sanitize_plain
+from federation.converters.place import place_from_as
 from federation.vocabulary import is_public
 
 
@@ -143,6 +145,9 @@ async def receive_note(
         raw=note,
         published_at=_when(note.get("published")) or datetime.now(UTC),
     )
+    place = place_from_as(note.get("location"))
+    if place and place.get("lat") is not None:
+        post.place_id = (await create_place(session, PlaceInput(**place))).id
     session.add(post)
     await session.flush()
     if parent is not None:

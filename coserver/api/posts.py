@@ -85,6 +85,31 @@ class Empty(BaseModel):
     ok: bool = True
 
 
+async def resolve_remote_mentions(session: AsyncSession, text: str) -> dict[str, Actor]:
+    """``@user@domain`` handles of other servers, resolved by WebFinger (unknown ones stay plain text)."""
+    from coserver.state import app_state
+    from coserver.text.render import render_text
+    from federation.context import FederationContext
+    from federation.following import find_remote_actor
+
+    conf = settings()
+    handles = [
+        h
+        for h in render_text(text, hashtag_url=lambda t: conf.url(f"/tags/{t}")).mentions
+        if h.count("@") == 2 and not h.lower().endswith("@" + conf.domain.lower())
+    ]
+    state = app_state()
+    found: dict[str, Actor] = {}
+    for handle in handles[:10]:
+        try:
+            found[handle] = await find_remote_actor(
+                FederationContext(conf, state.db, state.http), session, handle
+            )
+        except NotFound:
+            continue
+    return found
+
+
 async def _viewer(session: AsyncSession) -> Actor | None:
     header = request.headers.get("Authorization", "")
     if not header:
@@ -174,8 +199,16 @@ async def create_post(data: PostIn):
     async with db().transaction() as session:
         person = (await require_account(session)).person
         wall = await require_local_actor(session, data.wall)
+        mentions = await resolve_remote_mentions(session, data.text)
         post = await post_on_wall(
-            session, settings(), person, wall, data.text, scope=data.scope, as_element=data.as_element
+            session,
+            settings(),
+            person,
+            wall,
+            data.text,
+            scope=data.scope,
+            as_element=data.as_element,
+            remote_mentions=mentions,
         )
         return (await _out(session, [post]))[0], 201
 
@@ -201,8 +234,16 @@ async def comment(post_id: int, data: TextIn):
         person = (await require_account(session)).person
         parent = await _post(session, post_id, person)
         wall = await session.get(Actor, parent.wall_id)
+        mentions = await resolve_remote_mentions(session, data.text)
         post = await post_on_wall(
-            session, settings(), person, wall, data.text, scope=parent.scope, in_reply_to=parent
+            session,
+            settings(),
+            person,
+            wall,
+            data.text,
+            scope=parent.scope,
+            in_reply_to=parent,
+            remote_mentions=mentions,
         )
         return (await _out(session, [post]))[0], 201
 
@@ -300,10 +341,12 @@ async def live_timeline():
         page = await timelines.live(
             session,
             locality=args.get("locality"),
+            zone=args.get("zone"),
             tag=args.get("tag"),
             lat=lat,
             lon=lon,
             radius_km=radius,
+            territory=settings().territory,
             before=before,
             limit=limit,
         )

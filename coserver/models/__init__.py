@@ -12,6 +12,7 @@ __all__ = [
     "Account",
     "Actor",
     "ActorZone",
+    "ApiToken",
     "Delivery",
     "DomainHealth",
     "InboxItem",

@@ -13,7 +13,7 @@ from geoalchemy2 import Geography
 from sqlalchemy import Select, and_, cast, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coserver.models import Actor, Link, Place, Post
+from coserver.models import Actor, ActorZone, Link, Place, Post, Zone
 
 MAX_LIMIT = 50
 
@@ -90,36 +90,56 @@ async def home(session: AsyncSession, person: Actor, *, before: int | None = Non
     return await _page(session, stmt, before, limit)
 
 
+def _point(lat: float, lon: float):
+    return cast(
+        func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography(geometry_type="POINT", srid=4326)
+    )
+
+
 async def live(
     session: AsyncSession,
     *,
     viewer: Actor | None = None,
     locality: str | None = None,
+    zone: str | None = None,
     tag: str | None = None,
     lat: float | None = None,
     lon: float | None = None,
     radius_km: float | None = None,
+    territory: tuple[float, float, float] | None = None,
     before: int | None = None,
     limit: int = 20,
 ) -> Page:
-    """The territory's live feed: public top-level posts on local walls, filterable by place and hashtag."""
-    wall_actor = select(Actor.id).where(Actor.local.is_(True), Actor.is_private.is_(False))
-    conditions = [Post.scope == "public", Post.in_reply_to_id.is_(None), Post.wall_id.in_(wall_actor)]
+    """The territory's live feed: public top-level posts on local walls, and remote public posts located
+    inside the territory (``territory`` = centre lat, lon and radius in km); filterable by locality, zone
+    (code), radius and hashtag."""
+    local_walls = select(Actor.id).where(Actor.local.is_(True), Actor.is_private.is_(False))
+    wall_filter = local_walls
+    if locality:
+        wall_filter = wall_filter.join(Place, Place.id == Actor.place_id).where(
+            func.lower(Place.locality) == locality.lower()
+        )
+    if zone:
+        in_zone = select(ActorZone.actor_id).join(Zone, Zone.id == ActorZone.zone_id).where(Zone.code == zone)
+        wall_filter = wall_filter.where(Actor.id.in_(in_zone))
+    post_place = select(Place.id)
+    if lat is not None and lon is not None and radius_km:
+        within = func.ST_DWithin(Place.location, _point(lat, lon), radius_km * 1000)
+        wall_filter = wall_filter.where(Actor.place_id.in_(select(Place.id).where(within)))
+        post_place = post_place.where(within)
+    elif territory is not None:
+        post_place = post_place.where(
+            func.ST_DWithin(Place.location, _point(territory[0], territory[1]), territory[2] * 1000)
+        )
+    else:
+        post_place = post_place.where(false())
+    sources = [Post.wall_id.in_(wall_filter)]
+    if not locality and not zone:  # remote posts only carry a point
+        sources.append(and_(Post.local.is_(False), Post.place_id.in_(post_place)))
+    conditions = [Post.scope == "public", Post.in_reply_to_id.is_(None), or_(*sources)]
     if tag:
         conditions.append(Post.tags.contains([tag.lower().lstrip("#")]))
-    if locality or (lat is not None and lon is not None and radius_km):
-        placed = select(Actor.id).join(Place, Place.id == Actor.place_id)
-        if locality:
-            placed = placed.where(func.lower(Place.locality) == locality.lower())
-        if lat is not None and lon is not None and radius_km:
-            point = cast(
-                func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
-                Geography(geometry_type="POINT", srid=4326),
-            )
-            placed = placed.where(func.ST_DWithin(Place.location, point, radius_km * 1000))
-        conditions.append(Post.wall_id.in_(placed))
-    stmt = select(Post).where(*conditions) if conditions else select(Post).where(false())
-    return await _page(session, stmt, before, limit)
+    return await _page(session, select(Post).where(*conditions), before, limit)
 
 
 async def hashtag(

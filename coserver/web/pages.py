@@ -19,7 +19,7 @@ async def home():
         events = await listings.upcoming_events(session, limit=8)
         organizations = await listings.recent_elements(session, ("organization",), limit=8)
         projects = await listings.recent_elements(session, ("project",), limit=8)
-        live = (await timelines.live(session, limit=10)).posts
+        live = (await timelines.live(session, territory=settings().territory, limit=10)).posts
         authors = await _authors(session, live)
     return await render_template(
         "home.html",

@@ -186,3 +186,32 @@ async def test_followed_posts_kept_unsolicited_refused_updates_and_deletes(app, 
     async with db.session() as s:
         stored = await s.scalar(select(Post).where(Post.ap_id == note["id"]))
     assert stored.content_html == "<p>edited</p>" and stored.deleted_at is not None
+
+
+async def test_live_includes_remote_posts_located_in_the_territory(app, client, settings):
+    from coserver.services import timelines
+
+    db = app_db(app)
+    paul = await make_person(db, settings, "paul")
+    bob = await remote_actor(db)
+    async with db.transaction() as s:
+        await add_link(s, await s.get(Actor, paul.id), await s.get(Actor, bob.id), "follower")
+
+    def create(n: int, lat: float, lon: float) -> dict:
+        note = {
+            "id": f"https://remote.example/notes/loc{n}",
+            "type": "Note",
+            "attributedTo": bob.ap_id,
+            "content": f"<p>ici {n}</p>",
+            "to": [f"{AS}#Public"],
+            "location": {"type": "Place", "latitude": lat, "longitude": lon},
+        }
+        return {"@context": AS, "id": note["id"] + "/a", "type": "Create", "actor": bob.ap_id, "object": note}
+
+    assert await _deliver(client, db, settings, bob, create(1, -21.30, 55.50)) == [("Create", "done")]
+    await _deliver(client, db, settings, bob, create(2, 48.11, -1.68))  # Rennes, far away
+    async with db.session() as s:
+        page = await timelines.live(s, territory=settings.territory)
+    assert [p.ap_id for p in page.posts] == ["https://remote.example/notes/loc1"]
+    api = await (await client.get("/api/v1/timelines/live")).get_json()
+    assert [p["ap_id"] for p in api["items"]] == ["https://remote.example/notes/loc1"]
