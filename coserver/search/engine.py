@@ -1,0 +1,402 @@
+"""The territorial search engine: one SQL statement for a page of hits, one for the facet counts.
+
+Built with SQLAlchemy Core, values always bound (never interpolated). What is searched: public local
+elements (private ones only for a viewer linked to them as member, contributor or attendee; never deleted
+ones, never the instance actor), plus remote events with a place, brought in by federation.
+
+Indexes each filter is meant to use:
+
+* ``q``: ``ix_actors_search_vector`` (GIN, French + English stems, accents folded) OR'ed with
+  ``ix_actors_name_trgm`` (GIN trigrams on the unaccented lower-case name: typos);
+* a point with ``radius_km``: ``idx_places_location`` (GiST) through ``ST_DWithin`` on the spheroid;
+  nearest-first: the same index through KNN ``ORDER BY location <-> point``;
+* ``bbox``: the same GiST index through geography ``&&`` against the box (densified, with a small margin,
+  split at the antimeridian), then an exact longitude/latitude test;
+* ``tags``/``theme``: ``ix_actors_tags`` (GIN); ``zone``: ``actor_zones`` (filled when elements are saved).
+
+Keyset pagination: every sort ends with the id as a tiebreak and the cursor holds the exact sort key of
+the last hit as the database computed it. Nearest-first orders by the KNN distance (on the sphere, what
+the index can order by); ``distance_m`` in hits is the ellipsoidal ``ST_Distance``: the two differ by less
+than 0.6 %, so hits at nearly equal distances in different directions may show slightly out of order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from geoalchemy2 import Geography, Geometry
+from sqlalchemy import (
+    Float,
+    Select,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from coserver.config import Settings
+from coserver.models import Actor, ActorZone, Link, Place, Zone
+from coserver.models.vocab import ELEMENT_KINDS
+from coserver.search.cursor import Cursor, encode_cursor
+from coserver.search.hits import SearchHit
+from coserver.search.params import SearchParams
+from coserver.search.themes import theme_tags
+from coserver.services.places import point as geography_point
+from coserver.urls import profile_url
+
+# Facet counts look at no more than FACET_CAP + 1 matching rows: beyond, they are lower bounds ("1000+")
+# and the total is unknown. Counting a whole country exactly costs too much per request.
+FACET_CAP = 1000
+RELEVANCE_POOL = 2000  # relevance ranks the newest RELEVANCE_POOL matches of a query at most
+MEMBER_LINKS = ("member", "contributor", "attendee")
+BBOX_MARGIN_DEG = 0.01  # > the sag of a 1° great-circle edge against its parallel (≤ 0.0011°)
+BBOX_SEGMENT_DEG = 1.0
+BBOX_CHUNK_DEG = 90.0
+
+A = Actor.__table__
+P = Place.__table__
+TIMESTAMPTZ = TIMESTAMP(timezone=True)
+_GEOGRAPHY = Geography(srid=4326)
+_POINT_GEOMETRY = Geometry(geometry_type="POINT", srid=4326)
+_TEXT_ARRAY = ARRAY(A.c.name.type)
+_ACTOR_COLUMNS = (
+    "id", "ap_id", "username", "kind", "name", "profile_url", "local", "subtype", "stage",
+    "short_description", "tags", "starts_at", "ends_at", "all_day", "timezone", "created_at", "updated_at",
+)  # fmt: skip
+
+
+@dataclass
+class SearchPage:
+    """One page of hits, the cursor of the next one, facet counts per kind and the total (when known)."""
+
+    hits: list[SearchHit]
+    next_cursor: str | None
+    counts: dict[str, int]
+    total: int | None
+    counts_capped: bool = False
+
+
+# -- pieces ------------------------------------------------------------------------------------------------
+
+
+def _text_array(values: tuple[str, ...]) -> ColumnElement:
+    return cast(bindparam(None, list(values), type_=_TEXT_ARRAY), _TEXT_ARRAY)
+
+
+def visibility(viewer_id: int | None) -> ColumnElement[bool]:
+    """What anyone may find, plus private elements ``viewer_id`` belongs to."""
+    public = and_(A.c.is_private.is_(False), A.c.discoverable.is_(True))
+    if viewer_id is not None:
+        member = exists().where(
+            Link.object_id == A.c.id,
+            Link.subject_id == viewer_id,
+            Link.type.in_(MEMBER_LINKS),
+            Link.state == "accepted",
+        )
+        public = or_(public, member)
+    # ``kind <> 'application'`` rather than ``kind IN (...)``: no index scan over every element's kind.
+    local = and_(A.c.local.is_(True), A.c.kind != "application", public)
+    remote_event = and_(
+        A.c.local.is_(False), A.c.kind == "event", A.c.place_id.is_not(None), A.c.is_private.is_(False)
+    )
+    return and_(A.c.deleted_at.is_(None), or_(local, remote_event))
+
+
+@dataclass
+class _Text:
+    condition: ColumnElement[bool]
+    rank: ColumnElement[float]
+
+
+def _text_query(q: str) -> _Text:
+    folded = func.co_unaccent(q)
+    tsquery = func.websearch_to_tsquery(literal_column("'french'::regconfig"), folded).op("||")(
+        func.websearch_to_tsquery(literal_column("'english'::regconfig"), folded)
+    )
+    name = func.co_unaccent(func.lower(A.c.name))
+    query_name = func.co_unaccent(func.lower(q))
+    condition = or_(
+        A.c.search_vector.op("@@")(tsquery),
+        name.op("%")(query_name),  # similar names ("jardn partagé")
+        query_name.op("<%")(name),  # a word of a longer name ("jardn" in "Jardin partagé du Tampon")
+    )
+    rank = cast(func.ts_rank_cd(A.c.search_vector, tsquery) + func.similarity(name, query_name), Float(53))
+    return _Text(condition, rank)
+
+
+def _tags_clause(params: SearchParams) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    groups = params.tag_groups
+    if groups and params.tags_mode == "any":
+        spellings = tuple(dict.fromkeys(s for group in groups for s in group))
+        clauses.append(A.c.tags.op("&&")(_text_array(spellings)))
+    elif groups:
+        single = tuple(group[0] for group in groups if len(group) == 1)
+        if single:
+            clauses.append(A.c.tags.op("@>")(_text_array(single)))
+        clauses.extend(A.c.tags.op("&&")(_text_array(group)) for group in groups if len(group) > 1)
+    if params.theme:
+        clauses.append(A.c.tags.op("&&")(_text_array(theme_tags(params.theme))))
+    return clauses
+
+
+def _bbox_clause(bbox: tuple[float, float, float, float]) -> ColumnElement[bool]:
+    """Inside a lon/lat box: a GiST-indexed geography ``&&`` superset, then the exact test."""
+    minlon, minlat, maxlon, maxlat = bbox
+    spans = [(minlon, maxlon)] if minlon < maxlon else [(minlon, 180.0), (-180.0, maxlon)]
+    low, high = max(minlat - BBOX_MARGIN_DEG, -90.0), min(maxlat + BBOX_MARGIN_DEG, 90.0)
+    boxes = []
+    for west, east in spans:
+        pieces = max(1, math.ceil((east - west) / BBOX_CHUNK_DEG))
+        step = (east - west) / pieces
+        for i in range(pieces):
+            a = max(west + i * step - BBOX_MARGIN_DEG, -180.0)
+            b = min(west + (i + 1) * step + BBOX_MARGIN_DEG, 180.0)
+            envelope = func.ST_Segmentize(func.ST_MakeEnvelope(a, low, b, high, 4326), BBOX_SEGMENT_DEG)
+            boxes.append(P.c.location.op("&&")(cast(envelope, _GEOGRAPHY)))
+    geom = cast(P.c.location, _POINT_GEOMETRY)
+    x, y = func.ST_X(geom), func.ST_Y(geom)
+    in_lon = x.between(minlon, maxlon) if minlon < maxlon else or_(x >= minlon, x <= maxlon)
+    return and_(or_(*boxes), y.between(minlat, maxlat), in_lon)
+
+
+def _zone_clause(params: SearchParams) -> ColumnElement[bool]:
+    conditions = [ActorZone.actor_id == A.c.id, Zone.code == params.zone]
+    if params.zone_level:
+        conditions.append(Zone.level == params.zone_level)
+    return exists().select_from(ActorZone.__table__.join(Zone.__table__)).where(*conditions)
+
+
+def _window_clause(params: SearchParams, settings: Settings) -> list[ColumnElement[bool]]:
+    """Half-open overlap of [starts_at, ends_at) with [start, end); all-day events cover whole local days.
+
+    An event with no end (or ending when it starts) is an instant, included when it falls in the window.
+    The all-day branch only runs on all-day rows; ``starts_at < end + 1 day`` keeps an index usable.
+    """
+    start, end = params.start, params.end
+    tz = func.coalesce(A.c.timezone, literal(settings.timezone))
+    last = func.coalesce(A.c.ends_at, A.c.starts_at)
+    first_day = func.date_trunc("day", func.timezone(tz, A.c.starts_at))
+    local_last = func.timezone(tz, last)
+    last_day = func.date_trunc("day", local_last)
+    ends_at_midnight = and_(A.c.ends_at > A.c.starts_at, local_last == last_day)
+    day_after = case((ends_at_midnight, last_day), else_=last_day + text("interval '1 day'"))
+    allday_start, allday_end = func.timezone(tz, first_day), func.timezone(tz, day_after)
+
+    timed: list[ColumnElement[bool]] = []
+    allday: list[ColumnElement[bool]] = []
+    clauses: list[ColumnElement[bool]] = [A.c.starts_at.is_not(None)]
+    if end is not None:
+        clauses.append(A.c.starts_at < cast(literal(end), TIMESTAMPTZ) + text("interval '1 day'"))
+        timed.append(A.c.starts_at < end)
+        allday.append(allday_start < end)
+    if start is not None:
+        timed.append(or_(last > start, A.c.starts_at >= start))
+        allday.append(allday_end > start)
+    clauses.append(case((A.c.all_day.is_(True), and_(*allday)), else_=and_(*timed)))
+    return clauses
+
+
+@dataclass
+class _Order:
+    key: ColumnElement  # the expression ordered by (first key)
+    key_out: ColumnElement  # what the cursor stores (the key, or the column it is computed from)
+    order_by: list[ColumnElement]
+    after: ColumnElement[bool] | None  # keyset condition for the cursor, if any
+
+
+_INFINITY = cast(literal("infinity"), TIMESTAMPTZ)
+
+
+def _order(params: SearchParams, point: ColumnElement | None, rank: ColumnElement | None) -> _Order:
+    c: Cursor | None = params.cursor
+    if params.sort == "distance":
+        assert point is not None
+        key = P.c.location.op("<->", return_type=Float(53))(point)
+        after = tuple_(key, A.c.id) > tuple_(literal(c.key, Float(53)), literal(c.id)) if c else None
+        return _Order(key, key, [key, A.c.id], after)
+    if params.sort == "relevance":
+        assert rank is not None
+        after = None
+        if c:
+            bound = literal(c.key, Float(53))
+            after = or_(rank < bound, and_(rank == bound, A.c.id > c.id))
+        return _Order(rank, rank, [rank.desc(), A.c.id], after)
+    if params.sort == "date":
+        key = func.coalesce(A.c.starts_at, _INFINITY)
+        after = None
+        if c:
+            bound = _INFINITY if c.key is None else cast(literal(c.key), TIMESTAMPTZ)
+            after = tuple_(key, A.c.id) > tuple_(bound, literal(c.id))
+        return _Order(key, A.c.starts_at, [key, A.c.id], after)
+    # recency: newest first in the order elements were created on (or arrived at) this node. Ids follow
+    # that order and the primary key serves it; a created_at sort would need its own index.
+    after = A.c.id < c.id if c else None
+    return _Order(A.c.id, literal(None).label("none"), [A.c.id.desc()], after)
+
+
+def _nearest_reach(
+    joined, where: list[ColumnElement[bool]], key: ColumnElement, point: ColumnElement, limit: int
+) -> ColumnElement[bool]:
+    """Nearest-first with an id tiebreak, served by the GiST index.
+
+    ``ORDER BY location <-> point, id`` cannot be read from the index (PostgreSQL then sorts every row), while
+    ``ORDER BY location <-> point LIMIT n`` is a KNN index scan. So: find the distance ``reach`` of the
+    ``limit + 1``-th nearest hit by KNN, keep the rows within ``reach`` (``ST_DWithin`` on the sphere, which
+    is what ``<->`` measures, with a hair of margin: an index range scan), and sort those by (distance, id).
+    Every hit of the page is within ``reach``, so nothing is missed, ties included.
+    """
+    knn = select(key.label("d")).select_from(joined).where(*where).order_by(key).limit(limit + 1).subquery()
+    reach = select(func.max(knn.c.d)).scalar_subquery()
+    return func.ST_DWithin(P.c.location, point, reach * 1.000001 + 1.0, False)
+
+
+# -- statements --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Statements:
+    hits: Select
+    facets: Select
+
+
+def build_statements(settings: Settings, params: SearchParams, viewer_id: int | None = None) -> Statements:
+    """The hits statement (``limit + 1`` rows, to know whether a next page exists) and the facets one."""
+    point = geography_point(params.lat, params.lon) if params.point else None
+    text_query = _text_query(params.q) if params.q else None
+    where: list[ColumnElement[bool]] = [visibility(viewer_id)]
+    if text_query is not None:
+        where.append(text_query.condition)
+    if params.types:
+        where.append(A.c.subtype.in_(params.types))
+    where.extend(_tags_clause(params))
+    located = point is not None or params.bbox is not None
+    if located:
+        where.append(P.c.location.is_not(None))
+    if point is not None and params.radius_km is not None:
+        where.append(func.ST_DWithin(P.c.location, point, params.radius_km * 1000.0))
+    if params.bbox is not None:
+        where.append(_bbox_clause(params.bbox))
+    if params.zone:
+        where.append(_zone_clause(params))
+    if params.start is not None or params.end is not None:
+        where.extend(_window_clause(params, settings))
+
+    joined = A.join(P, P.c.id == A.c.place_id) if located else A.outerjoin(P, P.c.id == A.c.place_id)
+    order = _order(params, point, text_query.rank if text_query else None)
+    geom = cast(P.c.location, _POINT_GEOMETRY)
+    columns = [
+        *(A.c[name] for name in _ACTOR_COLUMNS),
+        *(P.c[name] for name in ("street", "postal_code", "locality", "country")),
+        func.ST_Y(geom).label("lat"),
+        func.ST_X(geom).label("lon"),
+        (func.ST_Distance(P.c.location, point) if point is not None else literal(None, Float)).label(
+            "distance_m"
+        ),
+        (text_query.rank if text_query else literal(None, Float)).label("rank"),
+        order.key_out.label("sort_key"),
+    ]
+    matches = [*where, *([A.c.kind.in_(params.kinds)] if params.kinds else [])]
+    keyset = [order.after] if order.after is not None else []
+    if point is not None and params.sort == "distance":
+        keyset.append(_nearest_reach(joined, [*matches, *keyset], order.key, point, params.limit))
+    if params.sort == "relevance":
+        # Rank the RELEVANCE_POOL newest matches, not every match of a word found in 200,000 elements:
+        # ranking costs a few µs per row. The pool is the same for every page (ordered by id).
+        pool = select(A.c.id).select_from(joined if located else A).where(*matches)
+        pool = pool.order_by(A.c.id.desc()).limit(RELEVANCE_POOL).correlate(None)
+        matches = [A.c.id.in_(pool.scalar_subquery())]
+    hits = (
+        select(*columns)
+        .select_from(joined)
+        .where(*matches, *keyset)
+        .order_by(*order.order_by)
+        .limit(params.limit + 1)
+    )
+
+    # Facets: one scan of FACET_CAP + 1 matching rows at most (no join to places unless a filter needs it).
+    sample = select(A.c.kind).select_from(joined if located else A).where(*where).limit(FACET_CAP + 1)
+    sample_rows = sample.subquery()
+    facets = select(sample_rows.c.kind, func.count().label("n")).group_by(sample_rows.c.kind)
+    return Statements(hits=hits, facets=facets)
+
+
+# -- running -----------------------------------------------------------------------------------------------
+
+
+def _hit(row, settings: Settings) -> SearchHit:
+    url = row.profile_url or (profile_url(settings, row.username) if row.local else row.ap_id)
+    return SearchHit(
+        id=row.id,
+        ap_id=row.ap_id,
+        username=row.username,
+        kind=row.kind,
+        name=row.name,
+        url=url,
+        local=row.local,
+        subtype=row.subtype,
+        stage=row.stage,
+        short_description=row.short_description or "",
+        tags=tuple(row.tags or ()),
+        lat=row.lat,
+        lon=row.lon,
+        distance_m=row.distance_m,
+        street=row.street or "",
+        postal_code=row.postal_code or "",
+        locality=row.locality or "",
+        country=row.country or "",
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        all_day=bool(row.all_day),
+        timezone=row.timezone,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        rank=row.rank,
+    )
+
+
+async def search(
+    session: AsyncSession,
+    settings: Settings,
+    params: SearchParams,
+    *,
+    viewer_id: int | None = None,
+    with_counts: bool = True,
+) -> SearchPage:
+    """Run ``params``: a page of hits, the next cursor, and (``with_counts``) facet counts per kind."""
+    statements = build_statements(settings, params, viewer_id)
+    rows = (await session.execute(statements.hits)).all()
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last = rows[-1]
+        key: float | datetime | None = last.sort_key
+        next_cursor = encode_cursor(Cursor(sort=params.sort, key=key, id=last.id))
+    hits = [_hit(row, settings) for row in rows]
+
+    counts = dict.fromkeys(ELEMENT_KINDS, 0)
+    capped = False
+    total: int | None = None
+    if with_counts:
+        for kind, n in (await session.execute(statements.facets)).all():
+            if kind in counts:
+                counts[kind] = int(n)
+        capped = sum(counts.values()) > FACET_CAP
+        if capped:  # a sample: each count is a lower bound
+            counts = {kind: min(n, FACET_CAP) for kind, n in counts.items()}
+        else:
+            total = sum(counts[kind] for kind in params.kinds or ELEMENT_KINDS)
+    return SearchPage(hits=hits, next_cursor=next_cursor, counts=counts, total=total, counts_capped=capped)
