@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
-from quart import Response, abort, render_template
+from quart import Response, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -41,6 +41,41 @@ async def hashtag_page(tag: str):
         )
     return await render_template(
         "tag.html", settings=settings(), tag=tag, posts=posts, authors=authors, elements=elements
+    )
+
+
+@blueprint.get("/live")
+async def live_page():
+    """The territory's live feed, filterable by locality, zone, hashtag and radius; ``?before=`` pages."""
+    args = request.args
+    try:
+        before = int(args["before"]) if args.get("before") else None
+        lat = float(args["lat"]) if args.get("lat") else None
+        lon = float(args["lon"]) if args.get("lon") else None
+        radius = float(args["radius_km"]) if args.get("radius_km") else None
+    except ValueError:
+        abort(400)
+    if (lat is not None and not -90 <= lat <= 90) or (lon is not None and not -180 <= lon <= 180):
+        abort(400)
+    if radius is not None and not 0.1 <= radius <= 100:
+        abort(400)
+    async with db().session() as session:
+        page = await timelines.live(
+            session,
+            locality=args.get("locality") or None,
+            zone=args.get("zone") or None,
+            tag=args.get("tag") or None,
+            lat=lat,
+            lon=lon,
+            radius_km=radius,
+            territory=settings().territory,
+            before=before,
+            limit=20,
+        )
+        authors = await _authors(session, page.posts)
+    next_args = {**args.to_dict(), "before": page.next_before} if page.next_before else None
+    return await render_template(
+        "live.html", settings=settings(), posts=page.posts, authors=authors, args=args, next_args=next_args
     )
 
 

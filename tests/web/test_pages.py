@@ -138,3 +138,27 @@ async def test_hashtag_page_and_atom_feed(app, client, settings):
     assert len(entries) == 1  # the private post is not in the public feed
     assert entries[0].find("{http://www.w3.org/2005/Atom}category").get("term") == "compost"
     assert (await client.get("/@nobody/feed.atom")).status_code == 404
+
+
+async def test_live_page_filters_and_pages(app, client, settings):
+    from coserver.models import Actor
+    from coserver.services.posting import post_on_wall
+
+    db = app_db(app)
+    marie = await make_person(db, settings, "marie")
+    await make_element(
+        db, settings, "organization", "kaz", admin=marie, lat=-21.34, lon=55.48, locality="Saint-Pierre"
+    )
+    async with db.transaction() as s:
+        from sqlalchemy import select
+
+        kaz = await s.scalar(select(Actor).where(Actor.username == "kaz"))
+        for i in range(25):
+            await post_on_wall(s, settings, await s.get(Actor, marie.id), kaz, f"Message {i} #kaz")
+    first = (await (await client.get("/live?locality=Saint-Pierre")).get_data()).decode()
+    assert first.count('class="post"') == 20 and "Message 24" in first and 'rel="next"' in first
+    href = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = (await (await client.get(href)).get_data()).decode()
+    assert second.count('class="post"') == 5 and "Message 0" in second
+    assert "Message" not in (await (await client.get("/live?locality=Saint-Denis")).get_data()).decode()
+    assert (await client.get("/live?radius_km=900&lat=1&lon=1")).status_code == 400
