@@ -32,7 +32,9 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -627,6 +629,8 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the throwaway cluster and the server are stopped and deleted
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not 1_000 <= args.elements <= 5_000_000:
         parser.error("--elements must be between 1,000 and 5,000,000")
     if not 10 <= args.requests <= 10_000 or not 1 <= args.concurrency <= 64:
