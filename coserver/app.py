@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.scheme == "https",
+        SESSION_COOKIE_NAME="co_flash",  # Quart's signed cookie: flash messages only; logins are in the DB
     )
     state = AppState(settings=settings)
     app.extensions[EXTENSION_KEY] = state
@@ -57,9 +58,11 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     from coserver.api import blueprint as api_blueprint
     from coserver.web import blueprint as web_blueprint
+    from coserver.web import i18n
     from federation.routes import blueprint as federation_blueprint
     from webfinger.routes import blueprint as webfinger_blueprint
 
+    i18n.install(app)
     app.register_blueprint(web_blueprint)
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
     app.register_blueprint(federation_blueprint)
@@ -120,6 +123,10 @@ def _register_error_handlers(app: Quart) -> None:
     async def _http_error(exc: HTTPException):
         if _wants_json():
             return jsonify({"error": exc.description or exc.name}), exc.code or 500
+        if request.blueprint == "web" and (exc.code or 500) >= 400:
+            from coserver.web.errors import error_page
+
+            return await error_page(exc)
         return exc
 
     @app.errorhandler(Exception)

@@ -46,6 +46,8 @@ class Settings:
     geocoder: str = "none"  # none | nominatim | photon | addok (see coserver.geo.geocoder)
     geocoder_url: str = ""  # the provider's base URL; empty: the provider's public service
     geocoder_timeout: float = 5.0  # seconds, for one geocoding request as a whole
+    smtp_url: str = ""  # smtp://user:password@host:port (smtps:// for TLS); empty: mails are logged
+    mail_from: str = ""  # From: of outgoing mail; empty: noreply@<domain>
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -178,6 +180,8 @@ _ENV_KEYS = {
     "geocoder": "COSERVER_GEOCODER",
     "geocoder_url": "COSERVER_GEOCODER_URL",
     "geocoder_timeout": "COSERVER_GEOCODER_TIMEOUT",
+    "smtp_url": "COSERVER_SMTP_URL",
+    "mail_from": "COSERVER_MAIL_FROM",
 }
 
 
@@ -208,6 +212,24 @@ def _parse_geocoder(raw: Mapping[str, Any]) -> dict[str, Any]:
         values["geocoder_timeout"] = _parse_float(
             "COSERVER_GEOCODER_TIMEOUT", raw["geocoder_timeout"], 0.1, 60
         )
+    return values
+
+
+def _parse_mail(raw: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "smtp_url" in raw:
+        url = str(raw["smtp_url"]).strip()
+        parts = urlsplit(url)
+        if url and (parts.scheme not in {"smtp", "smtps"} or not parts.hostname):
+            raise ConfigError(
+                f"COSERVER_SMTP_URL must look like smtp://user:password@host:587 or smtps://..., not {url!r}"
+            )
+        values["smtp_url"] = url
+    if "mail_from" in raw:
+        sender = str(raw["mail_from"]).strip()
+        if sender and "@" not in sender:
+            raise ConfigError(f"COSERVER_MAIL_FROM must be an email address, not {sender!r}")
+        values["mail_from"] = sender
     return values
 
 
@@ -285,6 +307,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, generate_secret: bool
         values["tile_url"] = tile
 
     values.update(_parse_geocoder(raw))
+    values.update(_parse_mail(raw))
 
     settings = Settings(**values)
     secret = str(raw.get("secret_key", "")).strip()

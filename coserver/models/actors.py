@@ -99,6 +99,8 @@ class Actor(Base):
     open_data: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     manually_approves_followers: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # per-field visibility of a profile: field -> "public" | "linked" | "hidden" (absent: public)
+    field_visibility: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default="{}")
 
     # Kind-specific fields
     subtype: Mapped[str | None] = mapped_column(Text)  # organization type, event type or POI type
