@@ -45,4 +45,17 @@ async def choose_language():
     return response
 
 
-from coserver.web import assets, feeds, health, pages  # noqa: E402,F401  (routes register on import)
+from coserver.web import (  # noqa: E402,F401  (routes register on import)
+    accounts,
+    agenda_page,
+    assets,
+    community,
+    element_page,
+    elements,
+    feed_pages,
+    feeds,
+    health,
+    pages,
+    post_actions,
+    search_pages,
+)
