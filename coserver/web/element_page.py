@@ -1,1 +1,96 @@
-"""(being written)"""
+"""An element's pages: one layout (``elements/_layout.html``), one server-rendered URL per tab.
+
+``/@u`` (about), ``/@u/community``, ``/@u/events``, ``/@u/projects``, ``/@u/map``, ``/@u/history``; the wall
+(``/@u/wall``) lives in ``feed_pages``. ActivityPub clients asking ``/@u`` are redirected to the actor.
+Private elements answer 404 to anyone but their members.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import abort, g, redirect, render_template, request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coserver.models import Actor, Post
+from coserver.services import timelines
+from coserver.services.elements import can_view, get_local_actor
+from coserver.state import db, settings
+from coserver.web import blueprint
+from coserver.web.element_header import header_context
+
+
+def _wants_activitypub() -> bool:
+    return any(
+        q > 0 and v.split(";")[0].strip() in {"application/activity+json", "application/ld+json"}
+        for v, q in request.accept_mimetypes
+    )
+
+
+async def load_element(session: AsyncSession, username: str) -> Actor:
+    """The local element named ``username`` as the browser may see it, or abort with 404."""
+    actor = await get_local_actor(session, username)
+    if actor is None or actor.kind == "application":
+        abort(404)
+    if not await can_view(session, await viewer(session), actor):
+        abort(404)
+    return actor
+
+
+async def viewer(session: AsyncSession) -> Actor | None:
+    """The logged-in person, attached to ``session`` (or None)."""
+    person = g.get("person")
+    if person is None:
+        return None
+    return await session.get(Actor, person.id)
+
+
+async def render_tab(session: AsyncSession, actor: Actor, tab: str, template: str, **context: Any) -> str:
+    """Render one tab of ``actor``'s pages with the shared header."""
+    header = await header_context(session, await viewer(session), actor, tab)
+    return await render_template(template, **header, **context)
+
+
+async def post_authors(session: AsyncSession, posts: list[Post]) -> dict[int, Actor]:
+    """Authors and walls of ``posts``, by id (one query)."""
+    ids = {p.author_id for p in posts} | {p.wall_id for p in posts}
+    if not ids:
+        return {}
+    return {a.id: a for a in await session.scalars(select(Actor).where(Actor.id.in_(ids)))}
+
+
+async def _person_profile(session: AsyncSession, viewing: Actor | None, person: Actor) -> dict[str, Any]:
+    """The fields of a person's profile ``viewing`` may see (the accounts service decides)."""
+    try:
+        from coserver.services.profiles import profile_view  # written by the accounts pages
+    except ImportError:  # pragma: no cover - until profiles exists: public fields only
+        return {
+            "short_description": person.short_description,
+            "description_html": person.description_html,
+            "tags": person.tags,
+            "urls": person.urls,
+        }
+    view = await profile_view(session, viewing, person)
+    return view if isinstance(view, dict) else dict(getattr(view, "__dict__", {}))
+
+
+@blueprint.get("/@<username>")
+async def element_page(username: str):
+    """The about tab: description, dates, address, contact and links, and the latest wall posts."""
+    if _wants_activitypub():  # fediverse software fetching the profile URL gets the actor document
+        return redirect(settings().url(f"/actors/{username}"), 302)
+    async with db().session() as session:
+        actor = await load_element(session, username)
+        seeing = await viewer(session)
+        profile = await _person_profile(session, seeing, actor) if actor.kind == "person" else None
+        wall = (await timelines.wall(session, actor, seeing, limit=5)).posts
+        return await render_tab(
+            session,
+            actor,
+            "about",
+            "elements/about.html",
+            profile=profile,
+            wall=wall,
+            authors=await post_authors(session, wall),
+        )

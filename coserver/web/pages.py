@@ -1,13 +1,11 @@
-"""Home page and element pages (plain server-rendered HTML; the full UI comes with its own blueprint)."""
+"""The home page (element pages live in ``element_page``)."""
 
 from __future__ import annotations
 
-from quart import abort, redirect, render_template, request
+from quart import render_template
 
 from coserver.models import Actor, Post
 from coserver.services import listings, timelines
-from coserver.services.elements import community_counts, get_local_actor
-from coserver.services.places import coordinates
 from coserver.state import db, settings
 from coserver.web import blueprint
 
@@ -30,40 +28,6 @@ async def home():
         projects=projects,
         live=live,
         authors=authors,
-    )
-
-
-def _wants_activitypub() -> bool:
-    return any(
-        q > 0 and v.split(";")[0].strip() in {"application/activity+json", "application/ld+json"}
-        for v, q in request.accept_mimetypes
-    )
-
-
-@blueprint.get("/@<username>")
-async def element_page(username: str):
-    if _wants_activitypub():  # fediverse software fetching the profile URL gets the actor document
-        return redirect(settings().url(f"/actors/{username}"), 302)
-    async with db().session() as session:
-        actor = await get_local_actor(session, username)
-        if actor is None or actor.is_private or actor.kind == "application":
-            abort(404)
-        members = await listings.community(session, actor)
-        counts = await community_counts(session, actor)
-        related = await listings.children(session, actor)
-        wall = (await timelines.wall(session, actor, None, limit=10)).posts
-        authors = await _authors(session, wall)
-    return await render_template(
-        "element.html",
-        settings=settings(),
-        actor=actor,
-        coords=coordinates(actor.place),
-        members=members,
-        counts=counts,
-        related=related,
-        wall=wall,
-        authors=authors,
-        handle=f"@{actor.username}@{settings().domain}",
     )
 
 
