@@ -21,13 +21,15 @@ from coserver.models import Actor, Link
 from coserver.models.vocab import ELEMENT_KINDS, MEMBERSHIP_TYPE, PROJECT_STAGES, SUBTYPES, URL_TYPES
 from coserver.services.errors import InvalidInput, NotFound
 from coserver.services.places import PlaceInput, create_place
-from coserver.services.usernames import ensure_available
+from coserver.services.usernames import RESERVED, ensure_available, slugify, username_taken
 from coserver.services.zones import attach_actor, geolocate
 from coserver.text.render import render_description
 from coserver.text.sanitize import sanitize_plain
 from coserver.urls import local_actor_urls
 
 MAX_TAGS = 30
+# Link states of a member: accepted, or accepted and asking to become admin.
+MEMBER_STATES = ("accepted", "admin_requested")
 CONTACT_FIELDS = ("email", "phone", "mobile", "fax", "mastodon", "matrix")
 
 
@@ -94,7 +96,8 @@ def clean_contact(contact: dict[str, str]) -> dict[str, str]:
     return {k: sanitize_plain(str(v), 200) for k, v in contact.items() if str(v).strip()}
 
 
-def _validate_kind_fields(data: ElementInput) -> None:
+def validate_kind_fields(data: ElementInput) -> None:
+    """Kind, type, stage, dates, time zone and capacity of ``data`` must fit together."""
     if data.kind not in ELEMENT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(ELEMENT_KINDS)}", field="kind")
     allowed = SUBTYPES.get(data.kind)
@@ -131,7 +134,7 @@ async def create_element(
 
     Flushes; the caller commits.
     """
-    _validate_kind_fields(data)
+    validate_kind_fields(data)
     username = await ensure_available(session, data.username)
     name = sanitize_plain(data.name, 200)
     if not name:
@@ -180,6 +183,18 @@ async def create_element(
     return actor
 
 
+async def suggest_username(session: AsyncSession, name: str) -> str:
+    """A free username made from ``name`` ("Jardin partagé" -> "jardin_partage", then "jardin_partage_2"...)."""
+    base = slugify(name)
+    if base in RESERVED:
+        base = f"{base}_1"
+    candidate, n = base, 1
+    while await username_taken(session, candidate):
+        n += 1
+        candidate = f"{base[:36]}_{n}"
+    return candidate
+
+
 async def add_link(
     session: AsyncSession,
     subject: Actor,
@@ -225,7 +240,10 @@ async def require_local_actor(session: AsyncSession, username: str) -> Actor:
 
 
 async def is_member(session: AsyncSession, person: Actor | None, element: Actor) -> bool:
-    """Whether ``person`` is an accepted member/contributor/attendee (or the element itself)."""
+    """Whether ``person`` is an accepted member/contributor/attendee (or the element itself).
+
+    A member who asked to become admin (``admin_requested``) stays a member meanwhile.
+    """
     if person is None:
         return False
     if person.id == element.id:
@@ -237,7 +255,7 @@ async def is_member(session: AsyncSession, person: Actor | None, element: Actor)
         Link.subject_id == person.id,
         Link.object_id == element.id,
         Link.type == link_type,
-        Link.state == "accepted",
+        Link.state.in_(MEMBER_STATES),
     )
     return (await session.scalar(stmt)) is not None
 
@@ -248,10 +266,10 @@ async def can_view(session: AsyncSession, viewer: Actor | None, element: Actor) 
 
 
 async def community_counts(session: AsyncSession, element: Actor) -> dict[str, int]:
-    """Accepted links pointing at the element, by type."""
+    """Accepted links pointing at the element, by type (members asking to become admin included)."""
     rows = await session.execute(
         select(Link.type, func.count())
-        .where(Link.object_id == element.id, Link.state == "accepted")
+        .where(Link.object_id == element.id, Link.state.in_(MEMBER_STATES))
         .group_by(Link.type)
     )
     return {t: n for t, n in rows.all()}

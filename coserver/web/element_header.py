@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.models import Actor, Link
 from coserver.models.vocab import MEMBERSHIP_TYPE
+from coserver.services import editing
 from coserver.services.elements import community_counts
 from coserver.services.places import coordinates
 from coserver.services.posting import can_post_on
@@ -88,7 +89,7 @@ async def header_context(session: AsyncSession, viewer: Actor | None, actor: Act
     membership = MEMBERSHIP_TYPE.get(actor.kind)
     place = actor.__dict__.get("place")  # loaded by get_local_actor; never lazy-load here
     is_person = viewer is not None and viewer.local and viewer.kind == "person"
-    can_edit = relation["admin"] or (is_person and actor.open_edition and actor.kind != "person")
+    can_edit = await editing.can_edit(session, viewer, actor)
     return {
         "actor": actor,
         "handle": f"@{actor.username}@{settings().domain}",

@@ -145,3 +145,30 @@ def contact_label(key: str) -> str:
         "mastodon": _("Mastodon"),
         "matrix": _("Matrix"),
     }.get(key, key)
+
+
+@blueprint.app_template_global()
+def field_label(name: str) -> str:
+    """The form label of an editable field (as named in the edit history)."""
+    return {
+        "name": _("Name"),
+        "short_description": _("Short description"),
+        "description": _("Description"),
+        "tags": _("Tags"),
+        "urls": _("Links"),
+        "contact": _("Contact"),
+        "manually_approves_followers": _("Approve followers by hand"),
+        "discoverable": _("Discoverable"),
+        "open_edition": _("Open edition"),
+        "open_data": _("Open data"),
+        "is_private": _("Private"),
+        "subtype": _("Type"),
+        "stage": _("Stage"),
+        "starts_at": _("Start"),
+        "ends_at": _("End"),
+        "all_day": _("All day"),
+        "timezone": _("Time zone"),
+        "capacity": _("Capacity"),
+        "parent": _("Part of"),
+        "place": _("Address"),
+    }.get(name, name)

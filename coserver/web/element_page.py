@@ -7,15 +7,18 @@ Private elements answer 404 to anyone but their members.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from quart import abort, g, redirect, render_template, request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from coserver.models import Actor, Post
-from coserver.services import timelines
+from coserver.services import community, history, timelines
 from coserver.services.elements import can_view, get_local_actor
+from coserver.services.places import coordinates
 from coserver.state import db, settings
 from coserver.web import blueprint
 from coserver.web.element_header import header_context
@@ -94,3 +97,103 @@ async def element_page(username: str):
             wall=wall,
             authors=await post_authors(session, wall),
         )
+
+
+async def _children(session: AsyncSession, actor: Actor, kinds: tuple[str, ...]) -> list[Actor]:
+    """Public elements of ``kinds`` whose parent (or organizer) is ``actor``."""
+    stmt = (
+        select(Actor)
+        .where(
+            Actor.local.is_(True),
+            Actor.is_private.is_(False),
+            Actor.deleted_at.is_(None),
+            Actor.kind.in_(kinds),
+            (Actor.parent_id == actor.id) | (Actor.organizer_id == actor.id),
+        )
+        .order_by(Actor.starts_at.nulls_last(), Actor.name, Actor.id)
+        .limit(200)
+        .options(selectinload(Actor.place))
+    )
+    return list(await session.scalars(stmt))
+
+
+async def _belongs_to(session: AsyncSession, person: Actor, kinds: tuple[str, ...]) -> list[Actor]:
+    rows = await community.memberships_of(session, person, kinds)
+    ids = [a.id for a, _link in rows]
+    if not ids:
+        return []
+    found = await session.scalars(select(Actor).where(Actor.id.in_(ids)).options(selectinload(Actor.place)))
+    by_id = {a.id: a for a in found}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+@blueprint.get("/@<username>/events")
+async def events_tab(username: str):
+    async with db().session() as session:
+        actor = await load_element(session, username)
+        if actor.kind == "person":
+            events = await _belongs_to(session, actor, ("event",))
+        else:
+            events = await _children(session, actor, ("event",))
+        now = datetime.now(UTC)
+        upcoming = [e for e in events if (e.ends_at or e.starts_at or now) >= now]
+        past = [e for e in events if e not in upcoming]
+        return await render_tab(
+            session, actor, "events", "elements/events.html", upcoming=upcoming, past=past[::-1]
+        )
+
+
+@blueprint.get("/@<username>/projects")
+async def projects_tab(username: str):
+    async with db().session() as session:
+        actor = await load_element(session, username)
+        if actor.kind == "person":
+            projects = await _belongs_to(session, actor, ("project",))
+            organizations = await _belongs_to(session, actor, ("organization",))
+        else:
+            projects = await _children(session, actor, ("project",))
+            organizations = await _children(session, actor, ("organization",))
+        return await render_tab(
+            session,
+            actor,
+            "projects",
+            "elements/projects.html",
+            projects=projects,
+            organizations=organizations,
+            places=await _children(session, actor, ("poi",)) if actor.kind != "person" else [],
+        )
+
+
+def _map_point(actor: Actor, *, main: bool = False) -> dict[str, Any] | None:
+    coords = coordinates(actor.__dict__.get("place"))
+    if coords is None:
+        return None
+    return {
+        "name": actor.name or actor.username,
+        "kind": actor.kind,
+        "lat": coords[0],
+        "lon": coords[1],
+        "url": f"/@{actor.username}",
+        "main": main,
+    }
+
+
+@blueprint.get("/@<username>/map")
+async def map_tab(username: str):
+    async with db().session() as session:
+        actor = await load_element(session, username)
+        if actor.kind == "person":
+            related = await _belongs_to(session, actor, ("organization", "project", "event"))
+        else:
+            related = await _children(session, actor, ("organization", "project", "event", "poi"))
+        points = [p for p in [_map_point(actor, main=True)] + [_map_point(r) for r in related] if p]
+        return await render_tab(session, actor, "map", "elements/map.html", points=points)
+
+
+@blueprint.get("/@<username>/history")
+async def history_tab(username: str):
+    before = request.args.get("before", type=int)
+    async with db().session() as session:
+        actor = await load_element(session, username)
+        page = await history.edits(session, actor, before=before, limit=20)
+        return await render_tab(session, actor, "history", "elements/history.html", page=page)

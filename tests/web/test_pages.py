@@ -93,11 +93,13 @@ async def test_element_page(app, client, settings):
     assert response.status_code == 200
     html = (await response.get_data()).decode()
     assert "Kaz Compost" in html and "@kaz_compost@127.0.0.1:8000" in html
-    assert "Marie Payet" in html and "admin" in html
     assert "<script>alert(1)</script>" not in html
     assert 'type="application/activity+json"' in html
-    assert "Atelier compost" in html  # related events listed
-    event_page = await client.get("/@atelier_compost")
+    community = (await (await client.get("/@kaz_compost/community")).get_data()).decode()
+    assert "Marie Payet" in community and "admin" in community
+    events = (await (await client.get("/@kaz_compost/events")).get_data()).decode()
+    assert "Atelier compost" in events  # related events listed
+    event_page = await client.get("/@atelier_compost", headers={"Accept-Language": "fr"})
     assert event_page.status_code == 200 and "Organisé par" in (await event_page.get_data()).decode()
 
 
