@@ -10,6 +10,7 @@ from coserver.models import Actor
 from coserver.services.elements import community_counts, get_local_actor
 from coserver.services.errors import NotFound
 from coserver.services.places import coordinates
+from coserver.services.profiles import public_copy
 from coserver.state import db, settings
 
 
@@ -71,4 +72,4 @@ async def get_element(username: str) -> ElementOut:
         if actor is None or actor.is_private or actor.kind == "application":
             raise NotFound(f"no public element named {username!r}", field="username")
         counts = await community_counts(session, actor)
-    return element_out(actor, counts)
+    return element_out(public_copy(actor), counts)  # a person's non-public fields stay out

@@ -20,6 +20,7 @@ from coserver.search.vcard import element_vcard
 from coserver.services.elements import get_local_actor
 from coserver.services.errors import NotFound
 from coserver.services.places import coordinates
+from coserver.services.profiles import public_copy
 from coserver.state import db, settings
 
 JSONLD_TYPE = "application/ld+json"
@@ -53,7 +54,7 @@ async def _public_element(username: str) -> Actor:
         actor = await get_local_actor(session, username)
     if actor is None or actor.is_private or actor.kind == "application":
         raise NotFound(f"no public element named {username!r}", field="username")
-    return actor
+    return public_copy(actor)  # a person's non-public fields stay out of open data
 
 
 @blueprint.get("/elements/<username>/jsonld")

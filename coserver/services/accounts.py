@@ -1,4 +1,9 @@
-"""Accounts: sign-up of a local person (account + person actor) and password checks (argon2)."""
+"""Accounts: sign-up of a local person (account + person actor), password checks (argon2), password and
+e-mail changes.
+
+Deleting an account lives in ``coserver.services.account_deletion``; password-reset links in
+``coserver.services.password_resets``.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,16 @@ from coserver.config import Settings
 from coserver.models import Account, Actor
 from coserver.models.vocab import LOCALES
 from coserver.services.elements import ElementInput, create_element
-from coserver.services.errors import Conflict, InvalidInput
+from coserver.services.errors import Conflict, InvalidInput, ServiceError
+from coserver.services.usernames import normalize_username, username_taken
+from coserver.services.web_sessions import close_all_sessions
 
 _hasher = PasswordHasher()
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+# The password hash of an anonymised account: no password ever matches it (argon2 refuses to parse it).
+ANONYMISED_HASH = "!anonymised"
 
 
 def hash_password(password: str) -> str:
@@ -108,3 +118,77 @@ async def authenticate(session: AsyncSession, login: str, password: str) -> Acco
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def check_new_password(password: str, confirmation: str) -> None:
+    """A new password typed twice, as forms ask for it."""
+    _check_password(password)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD_LENGTH} characters", field="password")
+    if password != confirmation:
+        raise InvalidInput("the two passwords differ", field="password_confirm")
+
+
+async def _email_in_use(session: AsyncSession, email: str, *, other_than: int | None = None) -> bool:
+    stmt = select(Account.id).where(func.lower(Account.email) == email.lower())
+    if other_than is not None:
+        stmt = stmt.where(Account.id != other_than)
+    return (await session.scalar(stmt)) is not None
+
+
+async def check_signup(
+    session: AsyncSession, *, username: str, email: str, password: str, confirmation: str
+) -> list[ServiceError]:
+    """Every problem of a sign-up form at once (one per field), so a page can show them all together."""
+    problems: list[ServiceError] = []
+    try:
+        value = normalize_username(username)
+        if await username_taken(session, value):
+            problems.append(Conflict("this username is already taken", field="username"))
+    except InvalidInput as exc:
+        if "reserved" in exc.message:
+            exc = InvalidInput("this username is reserved", field="username")
+        problems.append(exc)
+    try:
+        normalized = _normalize_email(email)
+        if normalized and await _email_in_use(session, normalized):
+            problems.append(Conflict("an account already uses this e-mail address", field="email"))
+    except InvalidInput as exc:
+        problems.append(exc)
+    try:
+        check_new_password(password, confirmation)
+    except InvalidInput as exc:
+        problems.append(exc)
+    return problems
+
+
+async def change_password(
+    session: AsyncSession,
+    account: Account,
+    current: str,
+    password: str,
+    confirmation: str,
+    *,
+    keep_session: str | None = None,
+) -> int:
+    """Replace the password after checking the current one; closes the account's other browser sessions
+    (all but ``keep_session``). Returns how many were closed. Flushes."""
+    if not verify_password(account.password_hash, current):
+        raise InvalidInput("the current password is not right", field="current_password")
+    check_new_password(password, confirmation)
+    account.password_hash = hash_password(password)
+    closed = await close_all_sessions(session, account.id, keep=keep_session)
+    await session.flush()
+    return closed
+
+
+async def change_email(session: AsyncSession, account: Account, email: str | None) -> bool:
+    """Set (or remove, with an empty value) the private e-mail address; returns whether it changed."""
+    normalized = _normalize_email(email)
+    if normalized and await _email_in_use(session, normalized, other_than=account.id):
+        raise Conflict("an account already uses this e-mail address", field="email")
+    if (account.email or None) == normalized:
+        return False
+    account.email = normalized
+    await session.flush()
+    return True

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from coserver.config import Settings
 from coserver.models import Actor
 from coserver.models.vocab import ELEMENT_KINDS
+from coserver.services.profiles import is_public
 from coserver.text.sanitize import sanitize_html, sanitize_plain
 from federation.converters.place import place_to_as
 from federation.vocabulary import ACTOR_TYPE_NAMES, ACTOR_TYPES, CONTEXT
@@ -42,7 +43,7 @@ def _attachments(actor: Actor) -> list[dict[str, Any]]:
         fields.append(("Début", actor.starts_at.isoformat()))
     if actor.ends_at:
         fields.append(("Fin", actor.ends_at.isoformat()))
-    for link in actor.urls[:8]:
+    for link in actor.urls[:8] if is_public(actor, "urls") else []:
         url = link.get("url", "")
         fields.append(
             (
@@ -60,10 +61,13 @@ def actor_to_as(
     coords: tuple[float, float] | None = None,
     event_object_id: str | None = None,
 ) -> dict[str, Any]:
-    """The actor document of a local actor (``actor.place`` must be loaded or None)."""
-    summary = actor.description_html or (
-        f"<p>{actor.short_description}</p>" if actor.short_description else ""
-    )
+    """The actor document of a local actor (``actor.place`` must be loaded or None).
+
+    A person's profile fields go out only when their visibility is public (``services.profiles``).
+    """
+    description = actor.description_html if is_public(actor, "description") else ""
+    short = actor.short_description if is_public(actor, "short_description") else ""
+    summary = description or (f"<p>{short}</p>" if short else "")
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": actor.ap_id,
@@ -93,7 +97,7 @@ def actor_to_as(
     )
     if actor.subtype:
         doc["elementSubtype"] = actor.subtype
-    if actor.tags:
+    if actor.tags and is_public(actor, "tags"):
         doc["tag"] = [
             {"type": "Hashtag", "name": f"#{t}", "href": settings.url(f"/tags/{t}")} for t in actor.tags
         ]
@@ -101,7 +105,7 @@ def actor_to_as(
         doc["icon"] = {"type": "Image", "url": actor.icon_url}
     if actor.image_url:
         doc["image"] = {"type": "Image", "url": actor.image_url}
-    if actor.place is not None:
+    if actor.place is not None and is_public(actor, "place"):
         doc["location"] = place_to_as(actor.place, coords)
     if event_object_id:
         doc["eventObject"] = event_object_id
