@@ -213,7 +213,7 @@ async def post_object(post_id: int):
             return ap_response({"@context": AS_CONTEXT, **tombstone(post)}, status=410)
         if not wants_activitypub():
             wall = await session.get(Actor, post.wall_id)
-            return redirect((wall.profile_url if wall else None) or "/", 302)
+            return redirect(settings().url(f"/@{wall.username}/posts/{post.id}") if wall else "/", 302)
         doc = await note_document(session, settings(), post)
     return ap_response(doc)
 

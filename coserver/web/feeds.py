@@ -1,82 +1,131 @@
-"""Hashtag pages and Atom feeds of walls (server-rendered; readers and feed aggregators)."""
+"""The territory's live feed and hashtag pages (HTML), and Atom feeds of walls (for feed readers).
+
+The live page's filters are a plain GET form: locality, zone code, hashtag, and a radius around a point
+(latitude/longitude typed in, or filled by "around me" in ``static/js/feed.js``).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from xml.etree import ElementTree as ET
 
-from quart import Response, abort, render_template, request
+from quart import Response, abort, g, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from coserver.models import Actor
+from coserver.models import Actor, Zone
 from coserver.services import timelines
 from coserver.services.elements import get_local_actor
 from coserver.state import db, settings
 from coserver.web import blueprint
-from coserver.web.pages import _authors
+from coserver.web.feed_common import actors_of, cards_for, post_form_context
+from coserver.web.feed_pages import before_arg, older_href
+from coserver.web.forms import FormErrors
+from coserver.web.i18n import _
+
+DEFAULT_RADIUS_KM = 10.0
 
 ATOM = "http://www.w3.org/2005/Atom"
 
 
 @blueprint.get("/tags/<tag>")
 async def hashtag_page(tag: str):
+    """Posts with a hashtag (those the viewer may see), and the territory's elements tagged with it."""
     tag = tag.lower().lstrip("#")[:64]
+    before = before_arg()
     async with db().session() as session:
-        posts = (await timelines.hashtag(session, tag, None, limit=30)).posts
-        authors = await _authors(session, posts)
-        elements = list(
-            await session.scalars(
-                select(Actor)
-                .where(
-                    Actor.local.is_(True),
-                    Actor.is_private.is_(False),
-                    Actor.deleted_at.is_(None),
-                    Actor.kind != "application",
-                    Actor.tags.contains([tag]),
+        viewer = await session.get(Actor, g.person.id) if g.person else None
+        page = await timelines.hashtag(session, tag, viewer, before=before)
+        cards = await cards_for(session, viewer, page.posts)
+        elements = []
+        if before is None:
+            elements = list(
+                await session.scalars(
+                    select(Actor)
+                    .where(
+                        Actor.local.is_(True),
+                        Actor.is_private.is_(False),
+                        Actor.deleted_at.is_(None),
+                        Actor.kind != "application",
+                        Actor.tags.contains([tag]),
+                    )
+                    .options(selectinload(Actor.place))
+                    .limit(30)
                 )
-                .options(selectinload(Actor.place))
-                .limit(30)
             )
-        )
     return await render_template(
-        "tag.html", settings=settings(), tag=tag, posts=posts, authors=authors, elements=elements
+        "tag.html",
+        tag=tag,
+        posts=page.posts,
+        cards=cards,
+        elements=elements,
+        older=older_href(page.next_before),
     )
+
+
+def _live_filters() -> tuple[dict[str, Any], FormErrors]:
+    """The live page's GET form, checked: errors are shown next to their field."""
+    args, errors = request.args, FormErrors()
+    filters: dict[str, Any] = {
+        "locality": args.get("locality", "").strip()[:100] or None,
+        "zone": args.get("zone", "").strip()[:64] or None,
+        "tag": args.get("tag", "").strip().lstrip("#").lower()[:64] or None,
+        "lat": None,
+        "lon": None,
+        "radius_km": None,
+    }
+    for name, low, high, message in (
+        ("lat", -90, 90, _("The latitude is a number between -90 and 90.")),
+        ("lon", -180, 180, _("The longitude is a number between -180 and 180.")),
+        ("radius_km", 0.1, 100, _("The radius is a number of kilometres between 0.1 and 100.")),
+    ):
+        raw = args.get(name, "").strip().replace(",", ".")
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:  # NaN fails too
+            errors.add(name, message)
+        else:
+            filters[name] = value
+    if (filters["lat"] is None) != (filters["lon"] is None) and not errors:
+        errors.add("lat", _("Give both a latitude and a longitude."))
+    if filters["lat"] is not None and filters["lon"] is not None and filters["radius_km"] is None:
+        filters["radius_km"] = DEFAULT_RADIUS_KM
+    if filters["radius_km"] is not None and filters["lat"] is None and not errors:
+        errors.add("lat", _("A radius needs a point: give a latitude and a longitude, or use “around me”."))
+    return filters, errors
 
 
 @blueprint.get("/live")
 async def live_page():
     """The territory's live feed, filterable by locality, zone, hashtag and radius; ``?before=`` pages."""
-    args = request.args
-    try:
-        before = int(args["before"]) if args.get("before") else None
-        lat = float(args["lat"]) if args.get("lat") else None
-        lon = float(args["lon"]) if args.get("lon") else None
-        radius = float(args["radius_km"]) if args.get("radius_km") else None
-    except ValueError:
-        abort(400)
-    if (lat is not None and not -90 <= lat <= 90) or (lon is not None and not -180 <= lon <= 180):
-        abort(400)
-    if radius is not None and not 0.1 <= radius <= 100:
-        abort(400)
+    filters, errors = _live_filters()
+    before = before_arg()
     async with db().session() as session:
-        page = await timelines.live(
-            session,
-            locality=args.get("locality") or None,
-            zone=args.get("zone") or None,
-            tag=args.get("tag") or None,
-            lat=lat,
-            lon=lon,
-            radius_km=radius,
-            territory=settings().territory,
-            before=before,
-            limit=20,
-        )
-        authors = await _authors(session, page.posts)
-    next_args = {**args.to_dict(), "before": page.next_before} if page.next_before else None
-    return await render_template(
-        "live.html", settings=settings(), posts=page.posts, authors=authors, args=args, next_args=next_args
+        viewer = await session.get(Actor, g.person.id) if g.person else None
+        posts, older = [], None
+        if not errors:
+            page = await timelines.live(session, territory=settings().territory, before=before, **filters)
+            posts, older = page.posts, older_href(page.next_before)
+        cards = await cards_for(session, viewer, posts)
+        form = await post_form_context(session, viewer, viewer) if viewer and before is None else None
+        zones = list(await session.execute(select(Zone.code, Zone.name).order_by(Zone.name).limit(500)))
+    body = await render_template(
+        "live.html",
+        posts=posts,
+        cards=cards,
+        values=request.args,
+        errors=errors,
+        older=older,
+        form=form,
+        zones=zones,
+        filtered=any(v is not None for v in filters.values()),
     )
+    return body, 400 if errors else 200
 
 
 @blueprint.get("/@<username>/feed.atom")
@@ -87,7 +136,7 @@ async def wall_feed(username: str):
         if element is None or element.is_private or element.kind == "application":
             abort(404)
         posts = (await timelines.wall(session, element, None, limit=30)).posts
-        authors = await _authors(session, posts)
+        authors = await actors_of(session, posts)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     ET.SubElement(feed, f"{{{ATOM}}}id").text = element.ap_id

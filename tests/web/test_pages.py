@@ -158,9 +158,9 @@ async def test_live_page_filters_and_pages(app, client, settings):
         for i in range(25):
             await post_on_wall(s, settings, await s.get(Actor, marie.id), kaz, f"Message {i} #kaz")
     first = (await (await client.get("/live?locality=Saint-Pierre")).get_data()).decode()
-    assert first.count('class="post"') == 20 and "Message 24" in first and 'rel="next"' in first
+    assert first.count('data-testid="post-card"') == 20 and "Message 24" in first and 'rel="next"' in first
     href = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
     second = (await (await client.get(href)).get_data()).decode()
-    assert second.count('class="post"') == 5 and "Message 0" in second
+    assert second.count('data-testid="post-card"') == 5 and "Message 0" in second
     assert "Message" not in (await (await client.get("/live?locality=Saint-Denis")).get_data()).decode()
     assert (await client.get("/live?radius_km=900&lat=1&lon=1")).status_code == 400
