@@ -247,6 +247,10 @@ async def test_map_data_lists_the_same_elements_as_the_list(app, settings, terri
         assert testid in body
     assert "/static/vendor/markercluster/leaflet.markercluster.js" in body
     assert "/static/js/search-map.js" in body
+    # CSP: no inline executable script, no style attribute
+    for tag in re.findall(r"<script[^>]*>", body):
+        assert " src=" in tag or 'type="application/json"' in tag, tag
+    assert " style=" not in body and " onclick=" not in body
 
 
 def _id_of(body: str, name: str) -> str:
