@@ -257,11 +257,24 @@ async def test_hostile_remote_post_is_rendered_harmless(app, settings):
                 "content": hostile,
             },
         )
-    assert wall_note.wall_id == kaz.id and reply.root_id == local.id
+        on_own_wall = await notes_in.receive_note(  # mentions Marie: kept on Bob's own (remote) wall
+            s,
+            sender,
+            {
+                "id": "https://evil.example/notes/3",
+                "type": "Note",
+                "attributedTo": bob.ap_id,
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "tag": [{"type": "Mention", "href": marie.ap_id, "name": "@marie"}],
+                "content": hostile,
+            },
+        )
+    assert wall_note.wall_id == kaz.id and reply.root_id == local.id and on_own_wall.wall_id == bob.id
     viewer = Browser(app)
     await viewer.login(marie)
     pages = {"/@kaz/wall": wall_note.id, f"/@kaz/posts/{wall_note.id}": wall_note.id}
     pages[f"/@kaz/posts/{local.id}"] = reply.id  # the remote reply, as a comment
+    pages[f"/@bob@evil.example/posts/{on_own_wall.id}"] = on_own_wall.id  # a remote wall's post page
     for path, post_id in pages.items():
         for browser in (viewer, Browser(app)):
             shown = card(await browser.text(path), post_id).lower()
