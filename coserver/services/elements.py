@@ -184,7 +184,7 @@ async def create_element(
 
 
 async def suggest_username(session: AsyncSession, name: str) -> str:
-    """A free username made from ``name`` ("Jardin partagé" -> "jardin_partage", then "jardin_partage_2"...)."""
+    """A free username made from ``name`` ("Jardin partagé" -> "jardin_partage", then "jardin_partage_2")."""
     base = slugify(name)
     if base in RESERVED:
         base = f"{base}_1"

@@ -106,7 +106,8 @@ async def test_create_with_address_only_is_geocoded(app, settings):
     b = Browser(app)
     await b.login(marie)
     response = await b.post(
-        "/new/organization", {"name": "Kaz", "locality": "Saint-Pierre", "country": "RE", "postal_code": "97410"}
+        "/new/organization",
+        {"name": "Kaz", "locality": "Saint-Pierre", "country": "RE", "postal_code": "97410"},
     )
     assert response.status_code == 303
     kaz = await _actor(app, "kaz")
