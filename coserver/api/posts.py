@@ -13,13 +13,14 @@ from quart import request, url_for
 from quart_schema import tag, validate_request, validate_response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from coserver.api import blueprint
 from coserver.api.auth import require_account
 from coserver.models import Actor, Post
 from coserver.services import interactions, timelines
 from coserver.services.accounts import authenticate
-from coserver.services.elements import can_view, require_local_actor
+from coserver.services.elements import can_view, get_local_actor, require_local_actor
 from coserver.services.errors import InvalidInput, NotFound
 from coserver.services.posting import delete_post, edit_post, post_on_wall
 from coserver.services.tokens import Unauthorized, create_token
@@ -117,6 +118,23 @@ async def _viewer(session: AsyncSession) -> Actor | None:
     return (await require_account(session)).person
 
 
+async def _reader(session: AsyncSession, *, optional: bool = False) -> Actor | None:
+    """The token's person for a timeline read (None without a token when ``optional``): the token's
+    ``last_used_at`` touch (at most every 5 minutes) is committed at once, rather than flushed with the next
+    query and rolled back with the read-only session, on every request."""
+    if optional and not request.headers.get("Authorization", ""):
+        return None
+    person = (await require_account(session)).person
+    if session.dirty:
+        await session.commit()
+    return person
+
+
+_REF_COLUMNS = (
+    Actor.username, Actor.domain, Actor.name, Actor.kind, Actor.profile_url, Actor.ap_id, Actor.local,
+)  # fmt: skip
+
+
 def _ref(actor: Actor) -> ActorRef:
     return ActorRef(
         username=actor.handle,
@@ -129,7 +147,8 @@ def _ref(actor: Actor) -> ActorRef:
 
 async def _out(session: AsyncSession, posts: list[Post]) -> list[PostOut]:
     ids = {p.author_id for p in posts} | {p.wall_id for p in posts}
-    actors = {a.id: a for a in await session.scalars(select(Actor).where(Actor.id.in_(ids)))} if ids else {}
+    refs = select(Actor).where(Actor.id.in_(ids)).options(load_only(*_REF_COLUMNS))
+    actors = {a.id: a for a in await session.scalars(refs)} if ids else {}
     return [
         PostOut(
             id=p.id,
@@ -300,9 +319,9 @@ async def add_share(post_id: int):
 async def wall_timeline(username: str):
     before, limit = _page_args()
     async with db().session() as session:
-        viewer = await _viewer(session)
-        element = await require_local_actor(session, username)
-        if not await can_view(session, viewer, element):
+        viewer = await _reader(session, optional=True)
+        element = await get_local_actor(session, username, with_place=False)
+        if element is None or not await can_view(session, viewer, element):
             raise NotFound(f"no element named {username!r}", field="username")
         return await _timeline(
             session, await timelines.wall(session, element, viewer, before=before, limit=limit)
@@ -315,7 +334,7 @@ async def wall_timeline(username: str):
 async def home_timeline():
     before, limit = _page_args()
     async with db().session() as session:
-        person = (await require_account(session)).person
+        person = await _reader(session)
         return await _timeline(session, await timelines.home(session, person, before=before, limit=limit))
 
 
@@ -359,7 +378,7 @@ async def live_timeline():
 async def tag_timeline(tag_name: str):
     before, limit = _page_args()
     async with db().session() as session:
-        viewer = await _viewer(session)
+        viewer = await _reader(session, optional=True)
         return await _timeline(
             session, await timelines.hashtag(session, tag_name, viewer, before=before, limit=limit)
         )

@@ -63,7 +63,16 @@ class Actor(Base):
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_positive"),
         # One username namespace across kinds for local actors, case-insensitive.
         Index(
-            "uq_actors_local_username", text("lower(username)"), unique=True, postgresql_where=text("local")
+            "uq_actors_local_username",
+            text("lower(username)"),
+            unique=True,
+            postgresql_where=text("local IS TRUE"),  # as the code writes it (Actor.local.is_(True))
+        ),
+        Index(
+            "ix_actors_place_wall",
+            "place_id",
+            postgresql_include=["id"],
+            postgresql_where=text("local IS TRUE AND is_private IS FALSE"),
         ),
         Index(
             "ix_actors_remote_handle", text("lower(username)"), "domain", postgresql_where=text("NOT local")

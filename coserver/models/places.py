@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geography
-from sqlalchemy import BigInteger, DateTime, Identity, String, Text, func
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coserver.db import Base
@@ -15,6 +15,7 @@ class Place(Base):
     """An address with an optional ``geography(Point,4326)`` location (GiST-indexed)."""
 
     __tablename__ = "places"
+    __table_args__ = (Index("ix_places_lower_locality", text("lower(locality)")),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     ap_id: Mapped[str | None] = mapped_column(Text, unique=True)  # AS2 Place id, when it has one

@@ -43,6 +43,12 @@ class Post(Base):
             text("id DESC"),
             postgresql_where=text("scope = 'public' AND deleted_at IS NULL"),
         ),
+        Index(
+            "ix_posts_live",
+            text("id DESC"),
+            postgresql_include=["wall_id", "local", "place_id"],
+            postgresql_where=text("scope = 'public' AND in_reply_to_id IS NULL AND deleted_at IS NULL"),
+        ),
         Index("ix_posts_tags", "tags", postgresql_using="gin"),
         Index("ix_posts_in_reply_to_id", "in_reply_to_id"),
     )
