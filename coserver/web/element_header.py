@@ -24,6 +24,7 @@ from coserver.services import editing
 from coserver.services.elements import community_counts
 from coserver.services.places import coordinates
 from coserver.services.posting import can_post_on
+from coserver.services.profiles import profile_view
 from coserver.state import settings
 from coserver.web import element_labels  # noqa: F401  (template globals)
 from coserver.web.i18n import _
@@ -82,19 +83,32 @@ async def viewer_relation(session: AsyncSession, viewer: Actor | None, actor: Ac
     return relation
 
 
+async def visible_place(
+    session: AsyncSession, viewer: Actor | None, actor: Actor
+) -> tuple[tuple[float, float] | None, str]:
+    """``(coords, locality)`` of ``actor`` as ``viewer`` may see them (a person's place may be hidden)."""
+    if actor.kind == "person":
+        place = (await profile_view(session, viewer, actor)).get("place") or {}
+        if place.get("lat") is None:
+            return None, place.get("locality", "")
+        return (place["lat"], place["lon"]), place.get("locality", "")
+    place = actor.__dict__.get("place")  # loaded by get_local_actor; never lazy-load here
+    return coordinates(place), place.locality if place is not None else ""
+
+
 async def header_context(session: AsyncSession, viewer: Actor | None, actor: Actor, tab: str) -> dict:
     """Everything ``elements/_layout.html`` needs to draw the header and the tab navigation."""
     relation = await viewer_relation(session, viewer, actor)
     counts = await community_counts(session, actor)
     membership = MEMBERSHIP_TYPE.get(actor.kind)
-    place = actor.__dict__.get("place")  # loaded by get_local_actor; never lazy-load here
+    coords, locality = await visible_place(session, viewer, actor)
     is_person = viewer is not None and viewer.local and viewer.kind == "person"
     can_edit = await editing.can_edit(session, viewer, actor)
     return {
         "actor": actor,
         "handle": f"@{actor.username}@{settings().domain}",
-        "coords": coordinates(place),
-        "locality": place.locality if place is not None else "",
+        "coords": coords,
+        "locality": locality,
         "initial": (actor.name or actor.username or "?")[:1].upper(),
         "avatar_url": actor.icon_url,
         "counts": counts,

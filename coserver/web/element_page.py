@@ -19,9 +19,10 @@ from coserver.models import Actor, Post
 from coserver.services import community, history, timelines
 from coserver.services.elements import can_view, get_local_actor
 from coserver.services.places import coordinates
+from coserver.services.profiles import profile_view
 from coserver.state import db, settings
 from coserver.web import blueprint
-from coserver.web.element_header import header_context
+from coserver.web.element_header import header_context, visible_place
 
 
 def _wants_activitypub() -> bool:
@@ -63,21 +64,6 @@ async def post_authors(session: AsyncSession, posts: list[Post]) -> dict[int, Ac
     return {a.id: a for a in await session.scalars(select(Actor).where(Actor.id.in_(ids)))}
 
 
-async def _person_profile(session: AsyncSession, viewing: Actor | None, person: Actor) -> dict[str, Any]:
-    """The fields of a person's profile ``viewing`` may see (the accounts service decides)."""
-    try:
-        from coserver.services.profiles import profile_view  # written by the accounts pages
-    except ImportError:  # pragma: no cover - until profiles exists: public fields only
-        return {
-            "short_description": person.short_description,
-            "description_html": person.description_html,
-            "tags": person.tags,
-            "urls": person.urls,
-        }
-    view = await profile_view(session, viewing, person)
-    return view if isinstance(view, dict) else dict(getattr(view, "__dict__", {}))
-
-
 @blueprint.get("/@<username>")
 async def element_page(username: str):
     """The about tab: description, dates, address, contact and links, and the latest wall posts."""
@@ -86,7 +72,9 @@ async def element_page(username: str):
     async with db().session() as session:
         actor = await load_element(session, username)
         seeing = await viewer(session)
-        profile = await _person_profile(session, seeing, actor) if actor.kind == "person" else None
+        profile = await profile_view(session, seeing, actor) if actor.kind == "person" else None
+        if profile is not None:  # e-mail and phone shown like an element's contact
+            profile["contact"] = {k: profile[k] for k in ("email", "phone") if profile.get(k)}
         wall = (await timelines.wall(session, actor, seeing, limit=5)).posts
         return await render_tab(
             session,
@@ -164,8 +152,7 @@ async def projects_tab(username: str):
         )
 
 
-def _map_point(actor: Actor, *, main: bool = False) -> dict[str, Any] | None:
-    coords = coordinates(actor.__dict__.get("place"))
+def _map_point(actor: Actor, coords: tuple[float, float] | None, *, main: bool = False) -> dict | None:
     if coords is None:
         return None
     return {
@@ -186,7 +173,10 @@ async def map_tab(username: str):
             related = await _belongs_to(session, actor, ("organization", "project", "event"))
         else:
             related = await _children(session, actor, ("organization", "project", "event", "poi"))
-        points = [p for p in [_map_point(actor, main=True)] + [_map_point(r) for r in related] if p]
+        coords, _locality = await visible_place(session, await viewer(session), actor)
+        main = _map_point(actor, coords, main=True)
+        others = (_map_point(r, coordinates(r.__dict__.get("place"))) for r in related)
+        points = [p for p in [main, *others] if p]
         return await render_tab(session, actor, "map", "elements/map.html", points=points)
 
 

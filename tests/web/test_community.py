@@ -333,3 +333,28 @@ async def test_remote_follow_errors(app, settings, fediverse):
     no_template = await b.post("/@kaz/remote-follow", {"handle": f"me@{host}"})
     assert no_template.status_code == 400
     assert "ne propose pas l’abonnement à distance" in await no_template.get_data(as_text=True)
+
+
+async def test_person_page_shows_only_visible_fields(app, settings):
+    from coserver.services.editing import update_element
+    from coserver.services.places import PlaceInput
+
+    db = app_db(app)
+    marie = await make_person(db, settings, "marie", name="Marie Payet")
+    async with db.transaction() as s:
+        m = await s.get(Actor, marie.id)
+        await update_element(
+            s,
+            settings,
+            m,
+            short_description="Composteuse",
+            place=PlaceInput(lat=-21.3, lon=55.5, locality="Le Tampon", street="1 chemin secret"),
+        )
+        m.field_visibility = {"place": "hidden"}
+    html = await Browser(app).text("/@marie")
+    assert "Composteuse" in html
+    assert "chemin secret" not in html and "Le Tampon" not in html and 'id="element-locality"' not in html
+    assert "-21.3" not in await Browser(app).text("/@marie/map")
+    me = Browser(app)
+    await me.login(marie)
+    assert "chemin secret" in await me.text("/@marie")  # she sees her own address
