@@ -64,7 +64,7 @@ def _deliver(url: str, message: EmailMessage, context: ssl.SSLContext | None) ->
         client: smtplib.SMTP = smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT, context=context)
     else:
         client = smtplib.SMTP(host, parts.port or 587, timeout=TIMEOUT)
-    with client:
+    try:
         client.ehlo()
         if parts.scheme == "smtp":
             if client.has_extn("starttls"):
@@ -75,6 +75,13 @@ def _deliver(url: str, message: EmailMessage, context: ssl.SSLContext | None) ->
         if user:
             client.login(user, password)
         client.send_message(message)
+    except BaseException:
+        client.close()  # no QUIT: after a failed handshake it would wait for the whole timeout
+        raise
+    try:
+        client.quit()
+    except smtplib.SMTPException:
+        client.close()
 
 
 async def send_mail(

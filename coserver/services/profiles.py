@@ -248,7 +248,9 @@ async def update_profile(
             person.place = None
         else:
             await geolocate(session, settings, data.place)
-            person.place = await create_place(session, data.place)
+            place = await create_place(session, data.place)
+            await session.refresh(place, ["location"])  # the point as stored, for the actor document
+            person.place = place
         await session.flush()
         await attach_actor(session, person.id)
         changed.append("place")

@@ -18,6 +18,7 @@ from coserver.services.posting import post_on_wall
 from coserver.services.tokens import create_token
 from tests.factories import app_db, make_element, make_person
 from tests.federation.helpers import remote_actor
+from tests.smtpserver import smtp_server
 from tests.web.helpers import Browser
 
 LINK_RE = re.compile(r"http://127\.0\.0\.1:8000/password/reset/([A-Za-z0-9_-]+)")
@@ -45,7 +46,9 @@ async def _account(app, username: str) -> Account | None:
 
 async def _sessions(app, account_id: int) -> int:
     async with app_db(app).session() as s:
-        return await s.scalar(select(func.count()).select_from(WebSession).where(WebSession.account_id == account_id))
+        return await s.scalar(
+            select(func.count()).select_from(WebSession).where(WebSession.account_id == account_id)
+        )
 
 
 async def _background(app) -> None:
@@ -77,10 +80,17 @@ async def test_signup_logs_in_and_goes_to_the_profile_page(app):
         ({"username": "x" * 65}, "username", "at most 64 characters", "64 caractères au plus"),
         ({"email": "not-an-address"}, "email", "this e-mail address is not valid", "n'est pas valide"),
         ({"password": "short", "password_confirm": "short"}, "password", "at least 8", "au moins 8"),
-        ({"password_confirm": "something else"}, "password_confirm", "the two passwords differ", "sont différents"),
+        (
+            {"password_confirm": "something else"},
+            "password_confirm",
+            "the two passwords differ",
+            "sont différents",
+        ),
     ],
 )
-async def test_signup_errors_are_next_to_their_field_in_the_users_language(app, overrides, field, english, french):
+async def test_signup_errors_are_next_to_their_field_in_the_users_language(
+    app, overrides, field, english, french
+):
     for lang, message in (("en", english), ("fr", french)):
         browser = Browser(app, lang=lang)
         await browser.get("/signup")
@@ -165,10 +175,14 @@ async def test_next_is_honoured_and_never_leaves_the_site(app, settings):
     await make_person(app_db(app), settings, "lina")
     browser = Browser(app)
     response = await browser.get("/settings/password")
-    assert response.status_code == 302 and response.headers["Location"] == "/login?next=%2Fsettings%2Fpassword"
+    assert (
+        response.status_code == 302 and response.headers["Location"] == "/login?next=%2Fsettings%2Fpassword"
+    )
     body = await browser.text("/login?next=/settings/password")
     assert 'name="next" value="/settings/password"' in body
-    response = await browser.post("/login", {"login": "lina", "password": "password-123", "next": "/settings/password"})
+    response = await browser.post(
+        "/login", {"login": "lina", "password": "password-123", "next": "/settings/password"}
+    )
     assert response.headers["Location"] == "/settings/password"
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         other = Browser(app)
@@ -220,7 +234,9 @@ async def test_reset_by_logged_link_end_to_end(app, settings, caplog):
     assert "Bonjour lina" in message  # the mail is in the account's language, not the requester's
     token = LINK_RE.search(message).group(1)
     async with app_db(app).session() as s:
-        stored = await s.scalar(select(PasswordReset.token_hash).where(PasswordReset.account_id == account.id))
+        stored = await s.scalar(
+            select(PasswordReset.token_hash).where(PasswordReset.account_id == account.id)
+        )
     assert token not in stored and len(stored) == 64  # only the digest is stored
 
     caplog.clear()
@@ -233,7 +249,9 @@ async def test_reset_by_logged_link_end_to_end(app, settings, caplog):
     browser = Browser(app)
     body = await browser.text(f"/password/reset/{token}")
     assert 'id="reset-form"' in body
-    response = await browser.post(f"/password/reset/{token}", {"password": "short", "password_confirm": "short"})
+    response = await browser.post(
+        f"/password/reset/{token}", {"password": "short", "password_confirm": "short"}
+    )
     assert response.status_code == 400 and "at least 8" in await response.get_data(as_text=True)
     response = await browser.post(
         f"/password/reset/{token}", {"password": "brand-new-secret", "password_confirm": "brand-new-secret"}
@@ -262,7 +280,9 @@ async def test_expired_reset_link_is_refused(app, settings, caplog):
         await s.execute(update(PasswordReset).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     browser = Browser(app, lang="fr")
     response = await browser.get(f"/password/reset/{token}")
-    assert response.status_code == 400 and "Ce lien ne fonctionne pas" in await response.get_data(as_text=True)
+    assert response.status_code == 400 and "Ce lien ne fonctionne pas" in await response.get_data(
+        as_text=True
+    )
     response = await browser.post(
         f"/password/reset/{token}", {"password": "brand-new-secret", "password_confirm": "brand-new-secret"}
     )
@@ -393,8 +413,12 @@ async def test_deleting_an_account_without_activity_deletes_it_and_federates_del
     await browser.login(person)
     body = await browser.text("/settings/account")
     assert 'id="delete-delete"' in body
-    response = await browser.post("/settings/account", {"action": "delete", "password": "wrong-one", "confirm": "yes"})
-    assert response.status_code == 400 and "le mot de passe n&#39;est pas le bon" in await response.get_data(as_text=True)
+    response = await browser.post(
+        "/settings/account", {"action": "delete", "password": "wrong-one", "confirm": "yes"}
+    )
+    assert response.status_code == 400 and "le mot de passe n&#39;est pas le bon" in await response.get_data(
+        as_text=True
+    )
     response = await browser.post("/settings/account", {"action": "delete", "password": "password-123"})
     assert response.status_code == 400 and 'id="confirm-error"' in await response.get_data(as_text=True)
     response = await browser.post(
@@ -443,8 +467,12 @@ async def test_deleting_an_account_with_activity_anonymises_it_and_federates_upd
     async with app_db(app).session() as s:
         actor = await s.get(Actor, person.id)
         posts = await s.scalar(select(func.count()).select_from(Post).where(Post.author_id == person.id))
-        tokens = await s.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.account_id == account.id))
-        membership = await s.scalar(select(Link).where(Link.subject_id == person.id, Link.object_id == org.id))
+        tokens = await s.scalar(
+            select(func.count()).select_from(ApiToken).where(ApiToken.account_id == account.id)
+        )
+        membership = await s.scalar(
+            select(Link).where(Link.subject_id == person.id, Link.object_id == org.id)
+        )
     assert actor.deleted_at is None and actor.name == "Deleted account"
     assert actor.contact == {} and actor.tags == [] and actor.description_html == ""
     assert posts == 1 and tokens == 0 and membership is not None  # threads and communities keep their author
@@ -466,3 +494,33 @@ async def test_account_email_can_be_changed_and_must_be_unique(app, settings):
     response = await browser.post("/settings/account", {"action": "email", "email": "lina@example.org"})
     assert response.status_code == 303
     assert (await _account(app, "lina")).email == "lina@example.org"
+
+
+async def test_reset_by_mail_through_a_real_smtp_server(make_settings, database_url):
+    from coserver.app import create_app
+
+    with smtp_server() as (mailbox, port):
+        app = create_app(make_settings(database_url=database_url, smtp_url=f"smtp://127.0.0.1:{port}"))
+        async with app.test_app():
+            person = await make_person(
+                app_db(app), app.extensions["coserver"].settings, "lina", email="l@ex.org"
+            )
+            logged = Browser(app)
+            await logged.login(person)
+            await _ask_reset(app, "LINA")
+            (message,) = mailbox.wait(1)
+            assert (
+                mailbox.envelopes[0][1] == ["l@ex.org"]
+                and "Choisir un nouveau mot de passe" in message["Subject"]
+            )
+            token = LINK_RE.search(message.get_content()).group(1)
+            browser = Browser(app)
+            await browser.get(f"/password/reset/{token}")
+            form = {"password": "from-the-mail-1", "password_confirm": "from-the-mail-1"}
+            assert (await browser.post(f"/password/reset/{token}", form)).status_code == 303
+            assert ">Log in<" in await logged.text("/")  # the other session is closed
+            assert (
+                await Browser(app).post(f"/password/reset/{token}", form)
+            ).status_code == 400  # single use
+            response = await Browser(app).post("/login", {"login": "lina", "password": "from-the-mail-1"})
+            assert response.status_code == 303
