@@ -270,6 +270,7 @@ async def update_profile(
         session,
         settings,
         person,
+        editor=person,
         name=data.name,
         short_description=data.short_description,
         description=data.description,
