@@ -61,10 +61,11 @@ async def test_every_demo_page_renders(app, client, settings):
         usernames = list(await s.scalars(select(Actor.username).where(Actor.is_private.is_(False))))
     home = await client.get("/")
     assert home.status_code == 200
-    assert (await home.get_data()).decode().count('class="post"') == 10  # the live feed
+    assert (await home.get_data()).decode().count('data-testid="post-card"') == 8  # the live excerpt
     for username in usernames:
-        page = await client.get(f"/@{username}")
-        assert page.status_code == 200, username
+        for tab in ("", "/wall", "/community", "/events", "/map"):
+            page = await client.get(f"/@{username}{tab}")
+            assert page.status_code == 200, (username, tab)
         api = await client.get(f"/api/v1/elements/{username}")
         assert api.status_code == 200, username
 
