@@ -35,7 +35,7 @@ from coserver.search.exports import (
     hit_feature,
     write_csv_rows,
 )
-from coserver.search.hits import SearchHit
+from coserver.search.hits import SearchHit, without_hidden_fields
 
 BATCH_SIZE = 5000
 
@@ -60,6 +60,7 @@ def export_query(kinds: tuple[str, ...], after_id: int, limit: int) -> Select:
             Actor.all_day,
             Actor.timezone,
             Actor.open_data,
+            Actor.field_visibility,
             Actor.created_at,
             Actor.updated_at,
             Place.street,
@@ -96,7 +97,7 @@ def row_to_hit(row) -> SearchHit:
     )
     if not row.open_data:
         return SearchHit(**identity)
-    return SearchHit(
+    hit = SearchHit(
         **identity,
         subtype=row.subtype,
         stage=row.stage,
@@ -113,6 +114,7 @@ def row_to_hit(row) -> SearchHit:
         all_day=bool(row.all_day),
         timezone=row.timezone,
     )
+    return without_hidden_fields(hit, row.field_visibility)
 
 
 async def iter_public_hits(

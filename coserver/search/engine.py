@@ -51,7 +51,7 @@ from coserver.config import Settings
 from coserver.models import Actor, ActorZone, Link, Place, Zone
 from coserver.models.vocab import ELEMENT_KINDS
 from coserver.search.cursor import Cursor, encode_cursor
-from coserver.search.hits import SearchHit
+from coserver.search.hits import PERSON_FIELD_DEFAULTS, SearchHit, without_hidden_fields
 from coserver.search.params import SearchParams
 from coserver.search.themes import theme_tags
 from coserver.services.places import point as geography_point
@@ -75,6 +75,7 @@ _TEXT_ARRAY = ARRAY(A.c.name.type)
 _ACTOR_COLUMNS = (
     "id", "ap_id", "username", "kind", "name", "profile_url", "local", "subtype", "stage",
     "short_description", "tags", "starts_at", "ends_at", "all_day", "timezone", "created_at", "updated_at",
+    "field_visibility",
 )  # fmt: skip
 
 
@@ -115,6 +116,16 @@ def visibility(viewer_id: int | None) -> ColumnElement[bool]:
     return and_(A.c.deleted_at.is_(None), or_(local, remote_event))
 
 
+def _person_public(*fields: str) -> ColumnElement[bool]:
+    """Not a person, or a person who left every one of ``fields`` public (``coserver.services.profiles``)."""
+    public = [
+        func.coalesce(A.c.field_visibility[name].astext, PERSON_FIELD_DEFAULTS.get(name, "public"))
+        == "public"
+        for name in fields
+    ]
+    return or_(A.c.kind != "person", *([and_(*public)] if len(public) > 1 else public))
+
+
 @dataclass
 class _Text:
     condition: ColumnElement[bool]
@@ -128,11 +139,15 @@ def _text_query(q: str) -> _Text:
     )
     name = func.co_unaccent(func.lower(A.c.name))
     query_name = func.co_unaccent(func.lower(q))
-    condition = or_(
-        A.c.search_vector.op("@@")(tsquery),
+    by_name = or_(
         name.op("%")(query_name),  # similar names ("jardn partagé")
         query_name.op("<%")(name),  # a word of a longer name ("jardn" in "Jardin partagé du Tampon")
     )
+    # A person's description and tags may be hidden from the public: then only the name can match.
+    by_text = and_(
+        A.c.search_vector.op("@@")(tsquery), _person_public("short_description", "description", "tags")
+    )
+    condition = or_(by_text, by_name)
     rank = cast(func.ts_rank_cd(A.c.search_vector, tsquery) + func.similarity(name, query_name), Float(53))
     return _Text(condition, rank)
 
@@ -282,8 +297,12 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
         where.append(text_query.condition)
     if params.types:
         where.append(A.c.subtype.in_(params.types))
-    where.extend(_tags_clause(params))
+    tag_filters = _tags_clause(params)
+    if tag_filters:
+        where.extend([*tag_filters, _person_public("tags")])
     located = point is not None or params.bbox is not None
+    if located or params.zone:
+        where.append(_person_public("place"))  # a person's hidden place never matches a "where"
     if located:
         where.append(P.c.location.is_not(None))
     if point is not None and params.radius_km is not None:
@@ -339,7 +358,7 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
 
 def _hit(row, settings: Settings) -> SearchHit:
     url = row.profile_url or (profile_url(settings, row.username) if row.local else row.ap_id)
-    return SearchHit(
+    hit = SearchHit(
         id=row.id,
         ap_id=row.ap_id,
         username=row.username,
@@ -366,6 +385,7 @@ def _hit(row, settings: Settings) -> SearchHit:
         updated_at=row.updated_at,
         rank=row.rank,
     )
+    return without_hidden_fields(hit, row.field_visibility)
 
 
 async def search(
