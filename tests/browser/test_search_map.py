@@ -3,9 +3,11 @@ clicks), "Search this area" after moving the map, and "Around me" with a granted
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.async_api import expect
 
 from tests.browser.conftest import checked_page, shot
 from tests.factories import app_db, make_element
@@ -67,16 +69,16 @@ async def test_list_and_markers_stay_in_sync(page, site, towns):
     # hovering a list item lights up its cluster; leaving it switches it off
     item = page.locator(f"#{towns['FabLab du Sud']}")
     await item.hover()
-    assert await page.locator("#search-map .marker-cluster.is-active").count() == 1
+    await expect(page.locator("#search-map .marker-cluster.is-active")).to_have_count(1)
     await page.hover("h1")
-    assert await page.locator("#search-map .is-active").count() == 0
+    await expect(page.locator("#search-map .is-active")).to_have_count(0)
 
     # "Show on the map": zooms until the marker shows, opens its popup, lights it up
     await item.locator("[data-testid='show-on-map']").click()
     marker = page.locator('#search-map .search-marker[title="FabLab du Sud"]')
     await marker.wait_for(state="visible")
     await page.locator("#search-map .leaflet-popup-content", has_text="FabLab du Sud").wait_for()
-    assert "is-active" in await marker.get_attribute("class")
+    await expect(marker).to_have_class(re.compile(r"\bis-active\b"))
     await shot(page, "show-on-map")
 
     # clicking another marker highlights and focuses its list item (and only it)
@@ -97,9 +99,8 @@ async def test_list_and_markers_stay_in_sync(page, site, towns):
     # keyboard: tabbing onto a result's link lights its marker up
     target = towns["AMAP de Terre-Sainte"]
     await page.focus(f"#{target} .hit-name a")
-    assert (
-        await page.locator('#search-map .search-marker.is-active[title="AMAP de Terre-Sainte"]').count() == 1
-    )
+    lit = page.locator('#search-map .search-marker.is-active[title="AMAP de Terre-Sainte"]')
+    await expect(lit).to_have_count(1)
 
 
 async def test_search_this_area_after_moving_the_map(page, site, towns):

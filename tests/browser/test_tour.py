@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.async_api import expect
 
 from coserver.models import Actor
 from coserver.services.posting import post_on_wall
@@ -130,7 +131,7 @@ async def test_copy_button_and_confirmation_dialogs(chromium, site, territory, r
         copy = page.locator("button.copy-handle")
         assert await copy.is_visible()
         await copy.click()
-        assert await copy.inner_text() == "Copied"
+        await expect(copy).to_have_text("Copied")  # once the clipboard has it
         assert await page.evaluate("() => navigator.clipboard.readText()") == handle
         await shot(page, "copied")
 
