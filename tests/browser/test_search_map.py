@@ -111,6 +111,7 @@ async def test_search_this_area_after_moving_the_map(page, site, towns):
     await page.locator(f"#{towns['FabLab du Sud']} [data-testid='show-on-map']").click()
     await page.locator('#search-map .search-marker[title="FabLab du Sud"]').wait_for(state="visible")
     await page.keyboard.press("Escape")
+    await page.locator("#search-map").scroll_into_view_if_needed()
     box = await page.locator("#search-map").bounding_box()
     x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.7
     await page.mouse.move(x, y)

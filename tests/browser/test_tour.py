@@ -158,7 +158,7 @@ async def test_copy_button_and_confirmation_dialogs(chromium, site, territory, r
         await shot(page, "post-deleted")
 
 
-async def test_live_around_me(chromium, site, territory, request):
+async def test_around_me_on_the_live_and_agenda_pages(chromium, site, territory, request):
     async with checked_page(
         chromium,
         request.node.name,
@@ -173,6 +173,36 @@ async def test_live_around_me(chromium, site, territory, request):
         query = parse_qs(urlsplit(page.url).query)
         assert query["lat"] == ["-21.34050"] and query["lon"] == ["55.47950"] and query["radius_km"] == ["10"]
         await shot(page, "live-around-me")
+        await page.goto(site.url("/agenda"))
+        async with page.expect_navigation():
+            await page.locator("[data-testid='around-me']").click()
+        query = parse_qs(urlsplit(page.url).query)
+        assert query["lat"] == ["-21.34050"] and query["lon"] == ["55.47950"]
+        events = await page.locator("[data-testid='agenda-event']").all_inner_texts()
+        assert len(events) == 1 and "Fèt Kaf" in events[0]
+        await shot(page, "agenda-around-me")
+
+
+async def test_the_edit_form_map_starts_on_the_saved_point(page, site, territory):
+    await log_in(page, site, "marie")
+    await page.goto(site.url("/@kaz/edit"))
+    await page.wait_for_selector("#map-picker .leaflet-marker-icon")
+    assert (
+        await page.input_value("#f-lat") == "-21.340000" or float(await page.input_value("#f-lat")) == -21.34
+    )
+    marker = page.locator("#map-picker .leaflet-marker-icon")
+    await page.locator("#map-picker").scroll_into_view_if_needed()
+    box, frame = await marker.bounding_box(), await page.locator("#map-picker").bounding_box()
+    # the marker is in the middle of the map (its icon's tip at the centre)
+    assert abs(box["x"] + box["width"] / 2 - (frame["x"] + frame["width"] / 2)) < 3
+    # dragging the marker moves the point
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + box["width"] / 2 + 80, box["y"] + box["height"] / 2, steps=6)
+    await page.mouse.up()
+    assert 55.482 < float(await page.input_value("#f-lon")) < 55.485  # 80 px east at zoom 15
+    assert abs(float(await page.input_value("#f-lat")) + 21.34) < 0.001
+    await shot(page, "edit-map-dragged")
 
 
 async def test_the_main_path_works_without_javascript(chromium, site, territory, request):
