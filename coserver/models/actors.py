@@ -79,6 +79,12 @@ class Actor(Base):
         ),
         Index("ix_actors_tags", "tags", postgresql_using="gin"),
         Index("ix_actors_kind_starts_at", "kind", "starts_at"),
+        Index(
+            "ix_actors_span",
+            text("tstzrange(starts_at, COALESCE(ends_at, starts_at), '[]')"),
+            postgresql_using="gist",
+            postgresql_where=text("starts_at IS NOT NULL"),
+        ),
         Index("ix_actors_search_vector", "search_vector", postgresql_using="gin"),
         Index(
             "ix_actors_name_trgm",

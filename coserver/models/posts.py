@@ -49,6 +49,20 @@ class Post(Base):
             postgresql_include=["wall_id", "local", "place_id"],
             postgresql_where=text("scope = 'public' AND in_reply_to_id IS NULL AND deleted_at IS NULL"),
         ),
+        Index(
+            "ix_posts_wall_live",
+            "wall_id",
+            text("id DESC"),
+            postgresql_where=text("scope = 'public' AND in_reply_to_id IS NULL AND deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_posts_remote_live",
+            text("id DESC"),
+            postgresql_include=["place_id"],
+            postgresql_where=text(
+                "scope = 'public' AND in_reply_to_id IS NULL AND deleted_at IS NULL AND local IS FALSE"
+            ),
+        ),
         Index("ix_posts_tags", "tags", postgresql_using="gin"),
         Index("ix_posts_in_reply_to_id", "in_reply_to_id"),
     )

@@ -35,12 +35,14 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     literal,
     literal_column,
     or_,
     select,
     text,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
@@ -54,7 +56,6 @@ from coserver.search.cursor import Cursor, encode_cursor
 from coserver.search.hits import PERSON_FIELD_DEFAULTS, SearchHit, without_hidden_fields
 from coserver.search.params import SearchParams
 from coserver.search.themes import theme_tags
-from coserver.services.places import point as geography_point
 from coserver.urls import profile_url
 
 # Facet counts look at no more than FACET_CAP + 1 matching rows: beyond, they are lower bounds ("1000+")
@@ -71,6 +72,7 @@ P = Place.__table__
 TIMESTAMPTZ = TIMESTAMP(timezone=True)
 _GEOGRAPHY = Geography(srid=4326)
 _POINT_GEOMETRY = Geometry(geometry_type="POINT", srid=4326)
+_GEOGRAPHY_POINT = Geography(geometry_type="POINT", srid=4326)
 _TEXT_ARRAY = ARRAY(A.c.name.type)
 _ACTOR_COLUMNS = (
     "id", "ap_id", "username", "kind", "name", "profile_url", "local", "subtype", "stage",
@@ -180,12 +182,43 @@ def _bbox_clause(bbox: tuple[float, float, float, float]) -> ColumnElement[bool]
         for i in range(pieces):
             a = max(west + i * step - BBOX_MARGIN_DEG, -180.0)
             b = min(west + (i + 1) * step + BBOX_MARGIN_DEG, 180.0)
-            envelope = func.ST_Segmentize(func.ST_MakeEnvelope(a, low, b, high, 4326), BBOX_SEGMENT_DEG)
+            corners = (_v(a), _v(low), _v(b), _v(high))
+            envelope = func.ST_Segmentize(func.ST_MakeEnvelope(*corners, _v(4326)), _v(BBOX_SEGMENT_DEG))
             boxes.append(P.c.location.op("&&")(cast(envelope, _GEOGRAPHY)))
     geom = cast(P.c.location, _POINT_GEOMETRY)
     x, y = func.ST_X(geom), func.ST_Y(geom)
-    in_lon = x.between(minlon, maxlon) if minlon < maxlon else or_(x >= minlon, x <= maxlon)
-    return and_(or_(*boxes), y.between(minlat, maxlat), in_lon)
+    west, east = _v(minlon), _v(maxlon)
+    in_lon = x.between(west, east) if minlon < maxlon else or_(x >= west, x <= east)
+    return and_(or_(*boxes), _unestimated(and_(y.between(_v(minlat), _v(maxlat)), in_lon)))
+
+
+def _v(value):
+    """A number or instant of a "where" (point, radius, box, window) written into the statement, not bound:
+    each statement is then planned for its own values. Bound, the server's prepared statements switch to a
+    generic plan after five runs, one plan for every place and size, which reads a dense town's every match
+    (a whole city's bbox or radius, a week's events of every town) where a walk stops after a page."""
+    return literal(value, literal_execute=True)
+
+
+def _point(lat: float, lon: float) -> ColumnElement:
+    """``coserver.services.places.point`` with every value written into the statement."""
+    return cast(func.ST_SetSRID(func.ST_MakePoint(_v(lon), _v(lat)), _v(4326)), _GEOGRAPHY_POINT)
+
+
+def _unestimated(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``condition`` under a CASE: PostgreSQL then estimates it keeps half the rows. An exact test that
+    merely trims an indexed superset (the box, the radius's square) is otherwise estimated to keep almost
+    nothing (the product of four range selectivities; ``ST_DWithin``'s own estimate): a town's thousands of
+    places become "1 row", and every plan is driven from them (sort all matches) instead of walking the
+    index the sort order can use and stopping after a page."""
+    return case((condition, true()), else_=false())
+
+
+def _within(point: ColumnElement, metres: float) -> ColumnElement[bool]:
+    """``ST_DWithin(location, point, metres)``: its GiST box test (what the function adds itself), then the
+    exact test, unestimated."""
+    box = P.c.location.op("&&")(func._ST_Expand(point, _v(metres)))
+    return and_(box, _unestimated(func.ST_DWithin(P.c.location, point, _v(metres))))
 
 
 def _zone_clause(params: SearchParams) -> ColumnElement[bool]:
@@ -201,7 +234,8 @@ def _window_clause(params: SearchParams, settings: Settings) -> list[ColumnEleme
     An event with no end (or ending when it starts) is an instant, included when it falls in the window.
     The all-day branch only runs on all-day rows; ``starts_at < end + 1 day`` keeps an index usable.
     """
-    start, end = params.start, params.end
+    start = cast(_v(params.start), TIMESTAMPTZ) if params.start is not None else None
+    end = cast(_v(params.end), TIMESTAMPTZ) if params.end is not None else None
     tz = func.coalesce(A.c.timezone, literal(settings.timezone))
     last = func.coalesce(A.c.ends_at, A.c.starts_at)
     first_day = func.date_trunc("day", func.timezone(tz, A.c.starts_at))
@@ -215,14 +249,25 @@ def _window_clause(params: SearchParams, settings: Settings) -> list[ColumnEleme
     allday: list[ColumnElement[bool]] = []
     clauses: list[ColumnElement[bool]] = [A.c.starts_at.is_not(None)]
     if end is not None:
-        clauses.append(A.c.starts_at < cast(literal(end), TIMESTAMPTZ) + text("interval '1 day'"))
+        clauses.append(A.c.starts_at < end + text("interval '1 day'"))
         timed.append(A.c.starts_at < end)
         allday.append(allday_start < end)
     if start is not None:
         timed.append(or_(last > start, A.c.starts_at >= start))
         allday.append(allday_end > start)
     clauses.append(case((A.c.all_day.is_(True), and_(*allday)), else_=and_(*timed)))
+    # A superset of the above that ``ix_actors_span`` (GiST) serves: the span [starts_at, last] meets the
+    # window widened by the all-day slack (a local day's start and end lie within a day and a DST hour of
+    # its instants). Without it, a window reads every event that started before its end (all the past).
+    lower = start - text("interval '2 days'") if start is not None else None
+    upper = end + text("interval '1 day'") if end is not None else None
+    clauses.append(_span().op("&&")(func.tstzrange(lower, upper, literal_column("'[]'"))))
     return clauses
+
+
+def _span() -> ColumnElement:
+    """An element's [starts_at, ends_at] (an instant when it has no end), as ``ix_actors_span`` indexes it."""
+    return func.tstzrange(A.c.starts_at, func.coalesce(A.c.ends_at, A.c.starts_at), literal_column("'[]'"))
 
 
 @dataclass
@@ -290,7 +335,7 @@ class Statements:
 
 def build_statements(settings: Settings, params: SearchParams, viewer_id: int | None = None) -> Statements:
     """The hits statement (``limit + 1`` rows, to know whether a next page exists) and the facets one."""
-    point = geography_point(params.lat, params.lon) if params.point else None
+    point = _point(params.lat, params.lon) if params.point else None
     text_query = _text_query(params.q) if params.q else None
     where: list[ColumnElement[bool]] = [visibility(viewer_id)]
     if text_query is not None:
@@ -306,7 +351,7 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
     if located:
         where.append(P.c.location.is_not(None))
     if point is not None and params.radius_km is not None:
-        where.append(func.ST_DWithin(P.c.location, point, params.radius_km * 1000.0))
+        where.append(_within(point, params.radius_km * 1000.0))
     if params.bbox is not None:
         where.append(_bbox_clause(params.bbox))
     if params.zone:
