@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from benchmarks.bulk import asyncpg_kwargs
-from benchmarks.common import load, percentile
+from benchmarks.common import http_request, load, percentile
 
 GOAL_RATIO = 2.0
 GOAL_P95_MS = 50.0
@@ -96,11 +96,20 @@ async def time_http(
         m.statuses[code] = m.statuses.get(code, 0) + count
 
 
+async def http_floor(port: int, host: str, count: int = 300) -> float:
+    """HTTP p50 (seconds), one request at a time, of ``/.well-known/host-meta.json``: a route that runs no
+    SQL, i.e. what hypercorn + Quart + the loopback round trip cost before any query."""
+    raw = http_request("GET", "/.well-known/host-meta.json", {"Host": host, "Accept": "application/json"})
+    await load(port, [raw] * 20, 1)
+    _, latencies, _ = await load(port, [raw] * count, 1)
+    return percentile(latencies, 50)
+
+
 def _ms(values: Sequence[float], p: float = 50) -> float:
     return percentile(values, p) * 1000 if values else float("nan")
 
 
-def print_table(results: Sequence[Measured], concurrency: int) -> None:
+def print_table(results: Sequence[Measured], concurrency: int, floor: float | None = None) -> None:
     print(
         f"  {'query':<36} {'SQL p50':>8} {'HTTP p50':>9} {'HTTP p95':>9} {'ratio':>6}  {'goal':<14}"
         f" {'rows':>5} {'n':>4} | c={concurrency}: {'req/s':>5} {'p95':>7}"
@@ -121,3 +130,8 @@ def print_table(results: Sequence[Measured], concurrency: int) -> None:
         f" request at a time; rows = rows of the page statement; c={concurrency}: the same requests"
         f" over {concurrency} keep-alive connections (throughput, p95 with queueing)"
     )
+    if floor is not None:
+        print(
+            f"  HTTP floor: {floor * 1000:.2f} ms p50 for a route that runs no SQL (hypercorn + Quart +"
+            f" loopback); a query under {floor * 500:.2f} ms cannot meet the ratio, whatever the handler"
+        )

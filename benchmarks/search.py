@@ -28,7 +28,15 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from benchmarks.common import coserver_process, free_port, http_request, throwaway_database
-from benchmarks.measure import Measured, for_asyncpg, machine_load, print_table, time_http, time_sql
+from benchmarks.measure import (
+    Measured,
+    for_asyncpg,
+    http_floor,
+    machine_load,
+    print_table,
+    time_http,
+    time_sql,
+)
 from benchmarks.territory import ZONES, Territory, load_territory
 from coserver.config import Settings
 
@@ -146,10 +154,11 @@ def main() -> None:
                 headers = {"Host": host, "Accept": "application/json"}
                 raw = [http_request("GET", f"/api/v1/{endpoint}?{urlencode(a)}", headers) for a in params]
                 asyncio.run(time_http(port, m, raw, args.concurrency, args.budget))
+            floor = asyncio.run(http_floor(port, host))
         print(f"HTTP measured in {time.perf_counter() - t0:.0f} s ({machine_load()})")
 
         print(f"\nResults ({args.elements:,} elements, load {log.total:.0f} s):")
-        print_table([m for m, _, _ in queries], args.concurrency)
+        print_table([m for m, _, _ in queries], args.concurrency, floor)
     print(f"\nTotal {time.perf_counter() - started:.0f} s, cluster deleted ({machine_load()})")
 
 

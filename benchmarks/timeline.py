@@ -29,6 +29,7 @@ from benchmarks.measure import (
     Measured,
     Statement,
     for_asyncpg,
+    http_floor,
     machine_load,
     print_table,
     time_http,
@@ -169,10 +170,11 @@ def main() -> None:
         with coserver_process(["serve"], env, port=port):
             for m, _, raw in queries:
                 asyncio.run(time_http(port, m, raw, args.concurrency, args.budget))
+            floor = asyncio.run(http_floor(port, host))
         print(f"HTTP measured in {time.perf_counter() - t0:.0f} s ({machine_load()})")
 
         print(f"\nResults ({args.posts:,} posts, {args.actors:,} actors, load {log.total:.0f} s):")
-        print_table([m for m, _, _ in queries], args.concurrency)
+        print_table([m for m, _, _ in queries], args.concurrency, floor)
     print(f"\nTotal {time.perf_counter() - started:.0f} s, cluster deleted ({machine_load()})")
 
 
