@@ -107,7 +107,7 @@ def asyncpg_kwargs(url: str) -> dict:
         "host": u.host or query.get("host"),
         "port": u.port or (int(query["port"]) if "port" in query else None),
         "database": u.database,
-        "server_settings": {"timezone": "UTC", "application_name": "coserver-bench"},
+        "server_settings": {"timezone": "UTC", "application_name": "coserver-bench", "jit": "off"},
     }
 
 

@@ -47,7 +47,12 @@ class Database:
             max_overflow=pool_size,
             pool_pre_ping=False,
             echo=echo,
-            connect_args={"server_settings": {"application_name": "coserver", "timezone": "UTC"}},
+            # jit off: PostGIS prices ST_DWithin so high that a town-sized radius crossed jit_above_cost and
+            # paid tens to hundreds of ms of compilation for a query of a few ms (migration 0008 also sets it
+            # on the database when it may).
+            connect_args={
+                "server_settings": {"application_name": "coserver", "timezone": "UTC", "jit": "off"}
+            },
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._raw_pool: asyncpg.Pool | None = None
@@ -65,7 +70,7 @@ class Database:
                 database=url.database,
                 min_size=1,
                 max_size=10,
-                server_settings={"application_name": "coserver-inbox", "timezone": "UTC"},
+                server_settings={"application_name": "coserver-inbox", "timezone": "UTC", "jit": "off"},
             )
         return self._raw_pool
 
