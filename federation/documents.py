@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.config import Settings
 from coserver.models import Actor, Link, Place, Post
-from coserver.services.places import coordinates
+from coserver.services.places import coordinates, load_place
 from federation.converters.actor import actor_to_as
 from federation.converters.event import event_object_id, event_to_as
 from federation.converters.note import note_to_as
@@ -56,6 +56,7 @@ async def note_document(
         if post.mention_ids
         else []
     )
+    place, coords = await load_place(session, post.place_id)
     return note_to_as(
         post,
         author=author,
@@ -63,4 +64,6 @@ async def note_document(
         mentioned=mentioned,
         settings=settings,
         with_context=with_context,
+        place=place,
+        coords=coords,
     )

@@ -165,6 +165,11 @@ async def update_note(session: AsyncSession, actor: Actor, note: dict[str, Any])
     if updated is None or (post.edited_at and updated <= post.edited_at):
         return False  # Mastodon: an Update without a newer `updated` changes nothing
     post.content_html, post.edited_at, post.raw = _content(note), updated, note
+    place = place_from_as(note.get("location"))
+    if place and place.get("lat") is not None:
+        post.place_id = (await create_place(session, PlaceInput(**place))).id
+    else:
+        post.place_id = None
     return True
 
 

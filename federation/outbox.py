@@ -150,6 +150,7 @@ async def publish_post(
 
     Private posts never leave the node. Returns the number of deliveries enqueued.
     """
+    from coserver.services.places import load_place
     from federation.converters.note import addressing, attributed_to, note_to_as, tombstone
     from federation.vocabulary import AS_CONTEXT, CONTEXT, PUBLIC
 
@@ -165,6 +166,7 @@ async def publish_post(
             inboxes += await _actor_inboxes(session, [parent_author])
     relay = wall.id != attributed.id and wall.kind != "person"
     wall_inboxes = await remote_follower_inboxes(session, wall) if relay else []
+    place, coords = await load_place(session, post.place_id) if kind != "Delete" else (None, None)
     note = note_to_as(
         post,
         author=author,
@@ -173,6 +175,8 @@ async def publish_post(
         settings=settings,
         parent_ap_id=parent.ap_id if parent is not None else None,
         with_context=False,
+        place=place,
+        coords=coords,
     )
     if kind == "Create":
         activity = {

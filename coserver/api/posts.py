@@ -17,11 +17,13 @@ from sqlalchemy.orm import load_only
 
 from coserver.api import blueprint
 from coserver.api.auth import require_account
+from coserver.api.schemas import PlaceOut, PostPlaceIn, place_out
 from coserver.models import Actor, Post
 from coserver.services import interactions, timelines
 from coserver.services.accounts import authenticate
 from coserver.services.elements import can_view, get_local_actor, require_local_actor
 from coserver.services.errors import InvalidInput, NotFound
+from coserver.services.places import PlaceInput, places_by_id
 from coserver.services.posting import delete_post, edit_post, post_on_wall
 from coserver.services.tokens import Unauthorized, create_token
 from coserver.state import db, settings
@@ -42,10 +44,20 @@ class PostIn(BaseModel):
     text: str = Field(description="Plain text; #hashtags and @mentions are linked")
     scope: str = Field(default="public", description="public, restricted (followers + members) or private")
     as_element: bool = Field(default=False, description="Publish in the element's name (admins only)")
+    place: PostPlaceIn | None = Field(default=None, description="Where the post is about (public posts)")
 
 
 class TextIn(BaseModel):
     text: str
+
+
+class EditIn(BaseModel):
+    text: str
+    place: PostPlaceIn | None = Field(default=None, description="New place; null: none")
+
+
+def _place_input(place: PostPlaceIn | None) -> PlaceInput:
+    return PlaceInput(**place.model_dump()) if place is not None else PlaceInput()
 
 
 class ReactionIn(BaseModel):
@@ -70,6 +82,7 @@ class PostOut(BaseModel):
     content_html: str
     tags: list[str]
     in_reply_to: str | None = None
+    place: PlaceOut | None = None
     published_at: datetime
     edited_at: datetime | None = None
     replies_count: int
@@ -149,6 +162,7 @@ async def _out(session: AsyncSession, posts: list[Post]) -> list[PostOut]:
     ids = {p.author_id for p in posts} | {p.wall_id for p in posts}
     refs = select(Actor).where(Actor.id.in_(ids)).options(load_only(*_REF_COLUMNS))
     actors = {a.id: a for a in await session.scalars(refs)} if ids else {}
+    places = await places_by_id(session, {p.place_id for p in posts if p.place_id is not None})
     return [
         PostOut(
             id=p.id,
@@ -160,6 +174,7 @@ async def _out(session: AsyncSession, posts: list[Post]) -> list[PostOut]:
             content_html=p.content_html,
             tags=p.tags,
             in_reply_to=p.in_reply_to_ap_id,
+            place=place_out(*places[p.place_id]) if p.place_id in places else None,
             published_at=p.published_at,
             edited_at=p.edited_at,
             replies_count=p.replies_count,
@@ -228,6 +243,7 @@ async def create_post(data: PostIn):
             scope=data.scope,
             as_element=data.as_element,
             remote_mentions=mentions,
+            place=_place_input(data.place) if data.place is not None else None,
         )
         return (await _out(session, [post]))[0], 201
 
@@ -269,12 +285,15 @@ async def comment(post_id: int, data: TextIn):
 
 @blueprint.patch("/posts/<int:post_id>")
 @tag(["newsfeed"])
-@validate_request(TextIn)
+@validate_request(EditIn)
 @validate_response(PostOut, 200)
-async def update_post(post_id: int, data: TextIn):
+async def update_post(post_id: int, data: EditIn):
+    """Edit a post's text (and its place when ``place`` is given: null removes it)."""
+    place = _place_input(data.place) if "place" in data.model_fields_set else None
     async with db().transaction() as session:
         person = (await require_account(session)).person
-        post = await edit_post(session, settings(), person, await _post(session, post_id, person), data.text)
+        post = await _post(session, post_id, person)
+        post = await edit_post(session, settings(), person, post, data.text, place=place)
         return (await _out(session, [post]))[0]
 
 

@@ -23,6 +23,29 @@ class PlaceOut(BaseModel):
     lon: float | None = None
 
 
+class PostPlaceIn(BaseModel):
+    """Where a public post is about: a point, with the name of the place or its locality."""
+
+    lat: float = Field(ge=-90, le=90, description="Latitude, between -90 and 90")
+    lon: float = Field(ge=-180, le=180, description="Longitude, between -180 and 180")
+    name: str = Field(default="", max_length=200, description="Name of the place")
+    locality: str = Field(default="", max_length=200, description="Town or village")
+
+
+def place_out(place, coords: tuple[float, float] | None) -> PlaceOut:
+    """A loaded :class:`coserver.models.Place` (and its ``(lat, lon)``) as API output."""
+    return PlaceOut(
+        name=place.name,
+        street=place.street,
+        postal_code=place.postal_code,
+        locality=place.locality,
+        locality_code=place.locality_code,
+        country=place.country,
+        lat=coords[0] if coords else None,
+        lon=coords[1] if coords else None,
+    )
+
+
 class UrlOut(BaseModel):
     type: str
     url: str

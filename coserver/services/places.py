@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from geoalchemy2 import Geography
-from sqlalchemy import cast, func
+from sqlalchemy import cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.models import Place
@@ -85,3 +85,26 @@ def coordinates(place: Place | None) -> tuple[float, float] | None:
         return None
     pt = to_shape(place.location)
     return (pt.y, pt.x)
+
+
+async def load_place(
+    session: AsyncSession, place_id: int | None
+) -> tuple[Place | None, tuple[float, float] | None]:
+    """The place ``place_id`` and its ``(lat, lon)``, read afresh (a point set in this session by
+    :func:`create_place` is an SQL expression until reloaded); ``(None, None)`` without a place."""
+    if place_id is None:
+        return None, None
+    place = await session.get(Place, place_id, populate_existing=True)
+    return place, coordinates(place)
+
+
+async def places_by_id(
+    session: AsyncSession, ids: set[int]
+) -> dict[int, tuple[Place, tuple[float, float] | None]]:
+    """Places (and their ``(lat, lon)``) by id, in one query."""
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(Place).where(Place.id.in_(ids)).execution_options(populate_existing=True)
+    )
+    return {p.id: (p, coordinates(p)) for p in rows}

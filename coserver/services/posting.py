@@ -4,7 +4,8 @@
 Rules (Communecter's): a person posts on their own wall; accepted members / contributors / attendees post on
 an organization's / project's / event's wall; an admin of the element may post *as* the element. The author
 or an admin of the wall edits and deletes. Scopes: ``public``; ``restricted`` (followers and members);
-``private`` (members only — never leaves the node).
+``private`` (members only — never leaves the node). A public post may be tied to a place (a point, with
+a name or locality): it federates as the Note's ``location``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.config import Settings
-from coserver.models import Actor, Link, Post
+from coserver.models import Actor, Link, Place, Post
 from coserver.models.posts import POST_SCOPES
 from coserver.models.vocab import MEMBERSHIP_TYPE
 from coserver.services.elements import is_member
 from coserver.services.errors import Forbidden, InvalidInput, NotFound
+from coserver.services.places import PlaceInput, create_place
 from coserver.text.render import render_text
 from coserver.urls import tag_url
 from federation import outbox
@@ -92,6 +94,23 @@ async def _render(
     return rendered.html, list(rendered.hashtags), actors
 
 
+def _checked_place(place: PlaceInput | None, scope: str) -> PlaceInput | None:
+    """The post's place, validated (None for no place): public posts only, with a point."""
+    if place is None or place.empty:
+        return None
+    if scope != "public":
+        raise InvalidInput("only a public post can be tied to a place", field="place")
+    if place.lat is None or place.lon is None:
+        raise InvalidInput("a place needs a latitude and a longitude", field="place")
+    try:
+        place.validate()
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field="place") from None
+    if not (place.name or place.locality):
+        place.name = f"{place.lat:.5f}, {place.lon:.5f}"
+    return place
+
+
 async def post_on_wall(
     session: AsyncSession,
     settings: Settings,
@@ -103,10 +122,13 @@ async def post_on_wall(
     as_element: bool = False,
     in_reply_to: Post | None = None,
     remote_mentions: Mapping[str, Actor] | None = None,
+    place: PlaceInput | None = None,
 ) -> Post:
-    """Publish ``source`` (plain text) on ``wall``. Flushes and enqueues deliveries; the caller commits."""
+    """Publish ``source`` (plain text) on ``wall``, optionally tied to ``place`` (public posts only).
+    Flushes and enqueues deliveries; the caller commits."""
     if scope not in POST_SCOPES:
         raise InvalidInput(f"scope is one of {', '.join(POST_SCOPES)}", field="scope")
+    place = _checked_place(place, scope)
     if in_reply_to is None and not await can_post_on(session, author, wall):
         raise Forbidden("you may not post on this wall", field="wall")
     if as_element and (wall.id == author.id or not await is_admin(session, author, wall)):
@@ -130,6 +152,7 @@ async def post_on_wall(
         in_reply_to_id=in_reply_to.id if in_reply_to else None,
         in_reply_to_ap_id=in_reply_to.ap_id if in_reply_to else None,
         root_id=(in_reply_to.root_id or in_reply_to.id) if in_reply_to else None,
+        place_id=(await create_place(session, place)).id if place is not None else None,
     )
     session.add(post)
     await session.flush()
@@ -154,10 +177,27 @@ async def _editable(session: AsyncSession, person: Actor, post: Post) -> Actor:
 
 
 async def edit_post(
-    session: AsyncSession, settings: Settings, person: Actor, post: Post, source: str
+    session: AsyncSession,
+    settings: Settings,
+    person: Actor,
+    post: Post,
+    source: str,
+    *,
+    place: PlaceInput | None = None,
 ) -> Post:
+    """Change the text; ``place``: None keeps the post's place, an empty :class:`PlaceInput` removes it,
+    another one replaces it."""
     wall = await _editable(session, person, post)
     html, tags, mentioned = await _render(session, settings, source, {})
+    if place is not None:
+        checked = _checked_place(place, post.scope)
+        old_place_id = post.place_id
+        post.place_id = (await create_place(session, checked)).id if checked is not None else None
+        if old_place_id is not None:
+            await session.flush()
+            old = await session.get(Place, old_place_id)  # the post's own row (never shared)
+            if old is not None:
+                await session.delete(old)
     post.source, post.content_html, post.tags = source.strip(), html, tags
     post.mention_ids = [a.id for a in mentioned]
     post.edited_at = datetime.now(UTC)

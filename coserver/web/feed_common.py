@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.models import Actor, Post, Reaction, Share
 from coserver.services.errors import ServiceError
+from coserver.services.places import PlaceInput, places_by_id
 from coserver.services.posting import MAX_POST_LENGTH, can_post_on, is_admin, post_on_wall
 from coserver.state import settings
 from coserver.web import blueprint
@@ -35,6 +37,7 @@ class Cards:
     mine: dict[int, set[str]] = field(default_factory=dict)  # the viewer's own reactions
     shared: set[int] = field(default_factory=set)  # posts the viewer shared
     manageable: set[int] = field(default_factory=set)  # posts the viewer may edit and delete
+    places: dict[int, CardPlace] = field(default_factory=dict)  # post id → its place
     viewer: Actor | None = None
     reaction_choices: tuple[str, ...] = REACTIONS
     like_symbol: str = LIKE_SYMBOL
@@ -54,6 +57,12 @@ async def cards_for(session: AsyncSession, viewer: Actor | None, posts: list[Pos
         return cards
     ids = [p.id for p in posts]
     cards.actors = await actors_of(session, posts)
+    located = await places_by_id(session, {p.place_id for p in posts if p.place_id is not None})
+    for post in posts:
+        place, coords = located.get(post.place_id, (None, None))
+        if place is not None and coords is not None:
+            name = place.name or place.locality or place.address_line()
+            cards.places[post.id] = CardPlace(name=name, lat=coords[0], lon=coords[1])
     rows = await session.execute(
         select(Reaction.post_id, Reaction.emoji, func.count())
         .where(Reaction.post_id.in_(ids))
@@ -145,6 +154,38 @@ async def post_form_context(
     }
 
 
+async def _place_named(name: str, errors: FormErrors) -> PlaceInput | None:
+    """The form's "Place" resolved with the offline gazetteer (an error on ``place`` when unknown)."""
+    from coserver.web.search_pages import MAX_PLACE_LENGTH, find_place_named
+
+    name = name.strip()
+    if not name:
+        return None
+    if len(name) > MAX_PLACE_LENGTH:
+        errors.add("place", _("The place name is too long."))
+        return None
+    found = await find_place_named(name)
+    if found is None:
+        errors.add("place", _("No place called “%(name)s” was found.", name=name))
+        return None
+    return PlaceInput(
+        lat=found.lat, lon=found.lon, name=found.name, locality=found.name, country=found.country
+    )
+
+
+@dataclass
+class CardPlace:
+    """What a post card shows of the post's place."""
+
+    name: str
+    lat: float
+    lon: float
+
+    @property
+    def search_href(self) -> str:
+        return f"/search?{urlencode({'lat': f'{self.lat:.5f}', 'lon': f'{self.lon:.5f}', 'radius_km': 5})}"
+
+
 async def publish(
     session: AsyncSession, person: Actor, wall: Actor, values: dict[str, Any]
 ) -> tuple[Post | None, FormErrors]:
@@ -153,6 +194,9 @@ async def publish(
 
     errors = FormErrors()
     text = str(values.get("text", ""))
+    place = await _place_named(str(values.get("place") or ""), errors)
+    if errors:
+        return None, errors
     try:
         post = await post_on_wall(
             session,
@@ -163,6 +207,7 @@ async def publish(
             scope=str(values.get("scope") or "public"),
             as_element=values.get("as_element") == "1",
             remote_mentions=await resolve_remote_mentions(session, text) if "@" in text else None,
+            place=place,
         )
     except ServiceError as exc:
         errors.from_service(exc)

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from coserver.config import Settings
-from coserver.models import Actor, Post
+from coserver.models import Actor, Place, Post
+from federation.converters.place import place_to_as
 from federation.vocabulary import CONTEXT, PUBLIC
 
 
@@ -47,7 +48,12 @@ def note_to_as(
     settings: Settings,
     parent_ap_id: str | None = None,
     with_context: bool = True,
+    place: Place | None = None,
+    coords: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
+    """The Note of a local post; ``place`` (with its ``coords``) becomes its ``location``, an AS2 ``Place``
+    (``name``, ``latitude``, ``longitude``, ``address``) as :func:`~federation.converters.place.place_from_as`
+    reads it."""
     attributed = attributed_to(post, author, wall)
     to, cc = addressing(post, attributed, wall, mentioned)
     tags: list[dict[str, Any]] = [
@@ -76,6 +82,8 @@ def note_to_as(
         doc["audience"] = wall.ap_id  # FEP-1b12: the group (element) whose wall it is on
     if post.summary:
         doc["summary"] = post.summary
+    if place is not None and coords is not None:
+        doc["location"] = place_to_as(place, coords)
     if post.edited_at:
         doc["updated"] = _iso(post.edited_at)
     if with_context:

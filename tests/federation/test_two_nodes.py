@@ -68,6 +68,7 @@ async def test_follow_accept_update_unfollow(pg_cluster, template_db, make_setti
 async def test_wall_posts_replies_edits_and_deletes_cross_nodes(pg_cluster, template_db, make_settings):
     from coserver.models import Post
     from coserver.services import timelines
+    from coserver.services.places import PlaceInput, load_place
     from coserver.services.posting import delete_post, edit_post, post_on_wall
 
     n = next(_names)
@@ -86,7 +87,12 @@ async def test_wall_posts_replies_edits_and_deletes_cross_nodes(pg_cluster, temp
         async with a.db.transaction() as s:
             kaz = await s.scalar(select(Actor).where(Actor.username == "kaz"))
             post = await post_on_wall(
-                s, a.settings, await s.get(Actor, marie.id), kaz, "Chantier #compost samedi"
+                s,
+                a.settings,
+                await s.get(Actor, marie.id),
+                kaz,
+                "Chantier #compost samedi",
+                place=PlaceInput(-21.3393, 55.4781, name="Jardin partagé", locality="Saint-Pierre"),
             )
         await settle(a, b)
         async with b.db.session() as s:
@@ -94,7 +100,10 @@ async def test_wall_posts_replies_edits_and_deletes_cross_nodes(pg_cluster, temp
             assert [p.ap_id for p in home.posts] == [post.ap_id]
             copy = home.posts[0]
             kaz_on_b = await s.get(Actor, copy.wall_id)
+            place, coords = await load_place(s, copy.place_id)  # the Note's location, stored on B
         assert kaz_on_b.ap_id == f"{a.base}/actors/kaz" and "Chantier" in copy.content_html
+        assert (place.name, place.locality) == ("Jardin partagé", "Saint-Pierre")
+        assert coords is not None and abs(coords[0] + 21.3393) < 1e-9 and abs(coords[1] - 55.4781) < 1e-9
 
         # Paul replies from B: the comment shows on A.
         async with b.db.transaction() as s:
