@@ -192,7 +192,7 @@ async def publish_post(
     elif kind == "Update":
         activity = {
             "@context": CONTEXT,
-            "id": f"{post.ap_id}#updates/{post.edited_at.timestamp():.0f}",
+            "id": f"{post.ap_id}#updates/{post.edited_at.timestamp() * 1e6:.0f}",
             "type": "Update",
             "actor": attributed.ap_id,
             "to": to,
