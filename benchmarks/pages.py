@@ -106,6 +106,20 @@ _DUR = re.compile(rb"app;dur=([\d.]+)")
 async def measure(port: int, pages: list[tuple[str, str, bool]], cookie: str, requests: int) -> list[Result]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     results = []
+
+    async def exchange(raw: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
+        nonlocal reader, writer
+        for attempt in (1, 2):  # the server may close an idle keep-alive connection: reconnect once
+            try:
+                writer.write(raw)
+                return await _read(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                if attempt == 2:
+                    raise
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        raise AssertionError("unreachable")
+
     try:
         for label, path, logged_in in pages:
             result = Result(label, path)
@@ -115,8 +129,7 @@ async def measure(port: int, pages: list[tuple[str, str, bool]], cookie: str, re
             raw = f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode()
             for i in range(requests + 5):  # 5 warm-up requests per page, not counted
                 t0 = time.perf_counter()
-                writer.write(raw)
-                status, response_headers, body = await _read(reader)
+                status, response_headers, body = await exchange(raw)
                 elapsed = (time.perf_counter() - t0) * 1000
                 if i < 5:
                     continue
