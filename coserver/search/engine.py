@@ -378,18 +378,29 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
     if point is not None and params.sort == "distance":
         keyset.append(_nearest_reach(joined, [*matches, *keyset], order.key, point, params.limit))
     if params.sort == "relevance":
+        assert text_query is not None
         # Rank the RELEVANCE_POOL newest matches, not every match of a word found in 200,000 elements:
-        # ranking costs a few µs per row. The pool is the same for every page (ordered by id).
-        pool = select(A.c.id).select_from(joined if located else A).where(*matches)
-        pool = pool.order_by(A.c.id.desc()).limit(RELEVANCE_POOL).correlate(None)
-        matches = [A.c.id.in_(pool.scalar_subquery())]
-    hits = (
-        select(*columns)
-        .select_from(joined)
-        .where(*matches, *keyset)
-        .order_by(*order.order_by)
-        .limit(params.limit + 1)
-    )
+        # ranking costs a few µs per row. The pool is the same for every page (ordered by id). The page is
+        # cut from the ranked pool first, then only its rows are joined with their places.
+        pool = select(A.c.id.label("id"), text_query.rank.label("rank")).select_from(joined if located else A)
+        pool = pool.where(*matches).order_by(A.c.id.desc()).limit(RELEVANCE_POOL).subquery("pool")
+        c = params.cursor
+        page = select(pool.c.id, pool.c.rank)
+        if c is not None:
+            bound = literal(c.key, Float(53))
+            page = page.where(or_(pool.c.rank < bound, and_(pool.c.rank == bound, pool.c.id > c.id)))
+        top = page.order_by(pool.c.rank.desc(), pool.c.id).limit(params.limit + 1).subquery("top")
+        columns = [*columns[:-2], top.c.rank.label("rank"), top.c.rank.label("sort_key")]
+        ranked = top.join(A, A.c.id == top.c.id).outerjoin(P, P.c.id == A.c.place_id)
+        hits = select(*columns).select_from(ranked).order_by(top.c.rank.desc(), top.c.id)
+    else:
+        hits = (
+            select(*columns)
+            .select_from(joined)
+            .where(*matches, *keyset)
+            .order_by(*order.order_by)
+            .limit(params.limit + 1)
+        )
 
     # Facets: one scan of FACET_CAP + 1 matching rows at most (no join to places unless a filter needs it).
     sample = select(A.c.kind).select_from(joined if located else A).where(*where).limit(FACET_CAP + 1)
