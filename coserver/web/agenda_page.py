@@ -2,8 +2,8 @@
 
 Same form vocabulary as the search page (q, tags, theme, place or lat/lon with radius_km, zone, from, to;
 ``coserver.web.search_pages.read_query``); the window defaults to today and the six days after it, in
-``settings.timezone``. Events come from the engine's agenda (``coserver.search.agenda``), remote events
-brought in by federation included.
+``settings.timezone``, :data:`PAGE_LIMIT` events a page unless ``limit`` says otherwise. Events come
+from the engine's agenda (``coserver.search.agenda``), remote events brought in by federation included.
 
 A multi-day event appears under EVERY day it covers (the engine's ``group_by_day``): under its first day
 with its start time, under its last day with its end time ("until 02:00"), in between as "all day", and
@@ -52,6 +52,11 @@ class Entry:
     continued: bool  # the event started on an earlier day
 
 
+# Events per page when the address names no ``limit`` (the engine's agenda default, 100, makes a page of
+# ~230 KB on a busy week); "More events" goes on with the same size, the exports keep the engine's.
+PAGE_LIMIT = 30
+
+
 def _entry(hit: SearchHit, day: date, tz: ZoneInfo) -> Entry:
     covered = event_days(hit, tz) or (day, day)
     first, last = covered
@@ -98,8 +103,9 @@ async def agenda_page():
     }
     if params is None:
         return await render_template("search/agenda.html", **context), 400
+    shown = params if any(k == "limit" for k, _v in args) else replace(params, limit=PAGE_LIMIT)
     async with db().session() as session:
-        page = await agenda(session, conf, params, viewer_id=viewer_id())
+        page = await agenda(session, conf, shown, viewer_id=viewer_id())
     length = (page.last_day - page.first_day).days + 1
     step = timedelta(days=length)
     ics = api_url("/api/v1/agenda", replace(params, from_text=None, to_text=None, limit=MAX_LIMIT), "ics")
