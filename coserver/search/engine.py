@@ -61,9 +61,6 @@ from coserver.urls import profile_url
 # Facet counts look at no more than FACET_CAP + 1 matching rows: beyond, they are lower bounds ("1000+")
 # and the total is unknown. Counting a whole country exactly costs too much per request.
 FACET_CAP = 1000
-# Located facets walk the places nearest the point (or the box's centre) first, FACET_WALK at most: when
-# the walk stops while still inside the radius or box, the counts are lower bounds too.
-FACET_WALK = 8 * FACET_CAP
 RELEVANCE_POOL = 2000  # relevance ranks the newest RELEVANCE_POOL matches of a query at most
 MEMBER_LINKS = ("member", "contributor", "attendee")
 BBOX_MARGIN_DEG = 0.01  # > the sag of a 1° great-circle edge against its parallel (≤ 0.0011°)
@@ -351,17 +348,16 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
     located = point is not None or params.bbox is not None
     if located or params.zone:
         where.append(_person_public("place"))  # a person's hidden place never matches a "where"
-    if params.zone:
-        where.append(_zone_clause(params))
-    if params.start is not None or params.end is not None:
-        where.extend(_window_clause(params, settings))
-    actor_where = list(where)  # what the facets of a located query test on actors only
     if located:
         where.append(P.c.location.is_not(None))
     if point is not None and params.radius_km is not None:
         where.append(_within(point, params.radius_km * 1000.0))
     if params.bbox is not None:
         where.append(_bbox_clause(params.bbox))
+    if params.zone:
+        where.append(_zone_clause(params))
+    if params.start is not None or params.end is not None:
+        where.extend(_window_clause(params, settings))
 
     joined = A.join(P, P.c.id == A.c.place_id) if located else A.outerjoin(P, P.c.id == A.c.place_id)
     order = _order(params, point, text_query.rank if text_query else None)
@@ -406,86 +402,11 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
             .limit(params.limit + 1)
         )
 
-    # A window keeps few places of a walk (a week's events): its index finds them faster than a walk.
-    walk = params.start is None and params.end is None
-    if walk and point is not None and params.radius_km is not None:
-        facets = _walked_facets(actor_where, point, *_radius_test(point, params.radius_km * 1000.0))
-    elif walk and params.bbox is not None:
-        facets = _walked_facets(actor_where, *_box_test(params.bbox))
-    else:
-        # One scan of FACET_CAP + 1 matching rows at most (no join to places unless a filter needs it).
-        sample = select(A.c.kind).select_from(joined if located else A).where(*where).limit(FACET_CAP + 1)
-        sample_rows = sample.subquery()
-        facets = select(sample_rows.c.kind, func.count().label("n"), false().label("cut")).group_by(
-            sample_rows.c.kind
-        )
+    # Facets: one scan of FACET_CAP + 1 matching rows at most (no join to places unless a filter needs it).
+    sample = select(A.c.kind).select_from(joined if located else A).where(*where).limit(FACET_CAP + 1)
+    sample_rows = sample.subquery()
+    facets = select(sample_rows.c.kind, func.count().label("n")).group_by(sample_rows.c.kind)
     return Statements(hits=hits, facets=facets)
-
-
-def _radius_test(point: ColumnElement, metres: float) -> tuple[ColumnElement[bool], float]:
-    """The exact radius test of a walked place, and how far (KNN, on the sphere) the radius may reach."""
-    return func.ST_DWithin(P.c.location, point, _v(metres)), metres * 1.01 + 1.0
-
-
-def _box_test(bbox: tuple[float, float, float, float]) -> tuple[ColumnElement, ColumnElement[bool], float]:
-    """The box's centre, the exact test of a walked place, and how far from the centre the box reaches."""
-    minlon, minlat, maxlon, maxlat = bbox
-    width = (maxlon - minlon) % 360.0 or 360.0
-    lon = minlon + width / 2.0
-    lon = lon - 360.0 if lon > 180.0 else lon
-    lat = (minlat + maxlat) / 2.0
-    geom = cast(P.c.location, _POINT_GEOMETRY)
-    x, y = func.ST_X(geom), func.ST_Y(geom)
-    west, east = _v(minlon), _v(maxlon)
-    in_lon = x.between(west, east) if minlon < maxlon else or_(x >= west, x <= east)
-    inside = and_(y.between(_v(minlat), _v(maxlat)), in_lon)
-    reach = max(_haversine_m(lat, lon, cy, cx) for cy in (minlat, maxlat) for cx in (minlon, maxlon))
-    return _point(lat, lon), inside, reach * 1.01 + 1.0
-
-
-def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dlon = math.radians(lon2 - lon1)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
-    return 2 * 6371008.8 * math.asin(min(1.0, math.sqrt(h)))
-
-
-def _walked_facets(
-    actor_where: list[ColumnElement[bool]], centre: ColumnElement, inside: ColumnElement[bool], reach: float
-) -> Select:
-    """Facets of a located query: a sample of FACET_CAP + 1 matches, nearest first.
-
-    Unordered, PostgreSQL builds a bitmap of every place in the radius or box (a city's 250,000) to keep
-    1,001 of them; ordered by distance, it sometimes sorts tens of thousands. Here the walk is a materialized
-    ``ORDER BY location <-> centre LIMIT FACET_WALK`` on the bare places table (only the GiST KNN scan can
-    serve it), read on demand: it stops as soon as the sample is full. Each walked place carries its exact
-    radius/box test; its actors are joined by ``place_id`` and tested. ``cut`` is true when the sample is
-    not full but the walk ended (FACET_WALK places) while still within reach: counts are then lower bounds.
-    """
-    distance = P.c.location.op("<->", return_type=Float(53))(centre)
-    near = (
-        select(P.c.id.label("place_id"), distance.label("d"), inside.label("inside"))
-        .order_by(distance)
-        .limit(_v(FACET_WALK))
-        .cte("near")
-        .prefix_with("MATERIALIZED")
-    )
-    sample = (
-        select(A.c.kind)
-        .select_from(near.join(A, A.c.place_id == near.c.place_id))
-        .where(near.c.inside.is_(True), *actor_where)
-        .limit(_v(FACET_CAP + 1))
-        .cte("sample")
-        .prefix_with("MATERIALIZED")
-    )
-    sampled = select(func.count()).select_from(sample).scalar_subquery()
-    walked = (
-        select(and_(func.count() >= FACET_WALK, func.max(near.c.d) <= _v(reach))).select_from(near)
-    ).scalar_subquery()
-    # CASE, not AND: the walk is only counted (read to its end) when the sample did not fill up.
-    cut = case((sampled > FACET_CAP, false()), else_=walked)
-    counts = select(sample.c.kind, func.count().label("n"), false().label("cut")).group_by(sample.c.kind)
-    return counts.union_all(select(literal(None, A.c.kind.type), literal(0), cut))
 
 
 # -- running -----------------------------------------------------------------------------------------------
@@ -546,12 +467,10 @@ async def search(
     capped = False
     total: int | None = None
     if with_counts:
-        cut = False
-        for kind, n, walk_cut in (await session.execute(statements.facets)).all():
-            cut = cut or bool(walk_cut)
+        for kind, n in (await session.execute(statements.facets)).all():
             if kind in counts:
                 counts[kind] = int(n)
-        capped = cut or sum(counts.values()) > FACET_CAP
+        capped = sum(counts.values()) > FACET_CAP
         if capped:  # a sample: each count is a lower bound
             counts = {kind: min(n, FACET_CAP) for kind, n in counts.items()}
         else:
