@@ -4,4 +4,4 @@ from quart import Blueprint
 
 blueprint = Blueprint("api", __name__)
 
-from coserver.api import elements, opendata, posts, search  # noqa: E402,F401  (routes register on import)
+from coserver.api import elements, opendata, posts, search, timelines  # noqa: E402,F401  (routes register on import)

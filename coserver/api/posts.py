@@ -1,4 +1,5 @@
-"""Newsfeed API: tokens, posting, editing, deleting, comments, reactions, shares, and the timelines.
+"""Newsfeed API: tokens, posting, editing, deleting, comments, reactions and shares (timelines are in
+``coserver.api.timelines``, the shared post schemas and readers in ``coserver.api.post_views``).
 
 Writes need ``Authorization: Bearer <token>``; reads accept it optionally (restricted and private posts
 show to those allowed to see them).
@@ -6,24 +7,29 @@ show to those allowed to see them).
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, Field
-from quart import request, url_for
 from quart_schema import tag, validate_request, validate_response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
 from coserver.api import blueprint
-from coserver.api.auth import require_account
-from coserver.api.schemas import PlaceOut, PostPlaceIn, place_out
+from coserver.api.post_views import (
+    PostOut,
+    TimelineOut,
+    account_person,
+    post_out,
+    posts_out,
+    request_viewer,
+    visible_post,
+)
+from coserver.api.schemas import PostPlaceIn
 from coserver.models import Actor, Post
 from coserver.services import interactions, timelines
 from coserver.services.accounts import authenticate
-from coserver.services.elements import can_view, get_local_actor, require_local_actor
-from coserver.services.errors import InvalidInput, NotFound
-from coserver.services.places import PlaceInput, places_by_id
+from coserver.services.elements import require_local_actor
+from coserver.services.errors import NotFound
+from coserver.services.places import PlaceInput
 from coserver.services.posting import delete_post, edit_post, post_on_wall
 from coserver.services.tokens import Unauthorized, create_token
 from coserver.state import db, settings
@@ -64,37 +70,6 @@ class ReactionIn(BaseModel):
     emoji: str = Field(default="", description="Empty for a plain like")
 
 
-class ActorRef(BaseModel):
-    username: str
-    name: str
-    kind: str
-    url: str
-    local: bool
-
-
-class PostOut(BaseModel):
-    id: int
-    ap_id: str
-    author: ActorRef
-    wall: ActorRef
-    as_element: bool
-    scope: str
-    content_html: str
-    tags: list[str]
-    in_reply_to: str | None = None
-    place: PlaceOut | None = None
-    published_at: datetime
-    edited_at: datetime | None = None
-    replies_count: int
-    likes_count: int
-    shares_count: int
-
-
-class TimelineOut(BaseModel):
-    items: list[PostOut]
-    next: str | None = None
-
-
 class Empty(BaseModel):
     ok: bool = True
 
@@ -124,91 +99,16 @@ async def resolve_remote_mentions(session: AsyncSession, text: str) -> dict[str,
     return found
 
 
-async def _viewer(session: AsyncSession) -> Actor | None:
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return None
-    return (await require_account(session)).person
-
-
-async def _reader(session: AsyncSession, *, optional: bool = False) -> Actor | None:
-    """The token's person for a timeline read (None without a token when ``optional``): the token's
-    ``last_used_at`` touch (at most every 5 minutes) is committed at once, rather than flushed with the next
-    query and rolled back with the read-only session, on every request."""
-    if optional and not request.headers.get("Authorization", ""):
-        return None
-    person = (await require_account(session)).person
-    if session.dirty:
-        await session.commit()
-    return person
-
-
-_REF_COLUMNS = (
-    Actor.username, Actor.domain, Actor.name, Actor.kind, Actor.profile_url, Actor.ap_id, Actor.local,
-)  # fmt: skip
-
-
-def _ref(actor: Actor) -> ActorRef:
-    return ActorRef(
-        username=actor.handle,
-        name=actor.name or actor.username,
-        kind=actor.kind,
-        url=actor.profile_url or actor.ap_id,
-        local=actor.local,
-    )
-
-
-async def _out(session: AsyncSession, posts: list[Post]) -> list[PostOut]:
-    ids = {p.author_id for p in posts} | {p.wall_id for p in posts}
-    refs = select(Actor).where(Actor.id.in_(ids)).options(load_only(*_REF_COLUMNS))
-    actors = {a.id: a for a in await session.scalars(refs)} if ids else {}
-    places = await places_by_id(session, {p.place_id for p in posts if p.place_id is not None})
-    return [
-        PostOut(
-            id=p.id,
-            ap_id=p.ap_id,
-            author=_ref(actors[p.author_id]),
-            wall=_ref(actors[p.wall_id]),
-            as_element=p.as_element,
-            scope=p.scope,
-            content_html=p.content_html,
-            tags=p.tags,
-            in_reply_to=p.in_reply_to_ap_id,
-            place=place_out(*places[p.place_id]) if p.place_id in places else None,
-            published_at=p.published_at,
-            edited_at=p.edited_at,
-            replies_count=p.replies_count,
-            likes_count=p.likes_count,
-            shares_count=p.shares_count,
-        )
-        for p in posts
-    ]
-
-
-async def _post(session: AsyncSession, post_id: int, viewer: Actor | None) -> Post:
-    post = await session.get(Post, post_id)
-    if post is None or post.deleted_at is not None or not await timelines.visible_to(session, viewer, post):
-        raise NotFound("no such post", field="post")
-    return post
-
-
-def _page_args() -> tuple[int | None, int]:
-    try:
-        before = int(request.args["before"]) if "before" in request.args else None
-        limit = int(request.args.get("limit", 20))
-    except ValueError:
-        raise InvalidInput("before and limit are whole numbers", field="before") from None
-    if not 1 <= limit <= timelines.MAX_LIMIT:
-        raise InvalidInput(f"limit is between 1 and {timelines.MAX_LIMIT}", field="limit")
-    return before, limit
-
-
-async def _timeline(session: AsyncSession, page: timelines.Page) -> TimelineOut:
-    next_url = None
-    if page.next_before is not None:
-        args = {**request.args.to_dict(), "before": str(page.next_before)}
-        next_url = url_for(request.endpoint or "", _external=False, **(request.view_args or {}), **args)
-    return TimelineOut(items=await _out(session, page.posts), next=next_url)
+async def _interact(
+    post_id: int, act: Callable[[AsyncSession, Actor, Post], Awaitable[object]]
+) -> tuple[PostOut, int]:
+    """Run a reaction or share of the token's person on a visible post; the post with its new counts."""
+    async with db().transaction() as session:
+        person = await account_person(session)
+        post = await visible_post(session, post_id, person)
+        await act(session, person, post)
+        await session.refresh(post)
+        return await post_out(session, post), 201
 
 
 @blueprint.post("/tokens")
@@ -231,7 +131,7 @@ async def new_token(data: TokenIn):
 async def create_post(data: PostIn):
     """Post on a wall."""
     async with db().transaction() as session:
-        person = (await require_account(session)).person
+        person = await account_person(session)
         wall = await require_local_actor(session, data.wall)
         mentions = await resolve_remote_mentions(session, data.text)
         post = await post_on_wall(
@@ -245,7 +145,7 @@ async def create_post(data: PostIn):
             remote_mentions=mentions,
             place=_place_input(data.place) if data.place is not None else None,
         )
-        return (await _out(session, [post]))[0], 201
+        return await post_out(session, post), 201
 
 
 @blueprint.get("/posts/<int:post_id>")
@@ -254,10 +154,10 @@ async def create_post(data: PostIn):
 async def read_post(post_id: int):
     """A post followed by its comments."""
     async with db().session() as session:
-        viewer = await _viewer(session)
-        post = await _post(session, post_id, viewer)
+        viewer = await request_viewer(session)
+        post = await visible_post(session, post_id, viewer)
         thread = [post, *[c for c in await timelines.comments(session, post, viewer) if c.id != post.id]]
-        return TimelineOut(items=await _out(session, thread))
+        return TimelineOut(items=await posts_out(session, thread))
 
 
 @blueprint.post("/posts/<int:post_id>/comments")
@@ -266,8 +166,8 @@ async def read_post(post_id: int):
 @validate_response(PostOut, 201)
 async def comment(post_id: int, data: TextIn):
     async with db().transaction() as session:
-        person = (await require_account(session)).person
-        parent = await _post(session, post_id, person)
+        person = await account_person(session)
+        parent = await visible_post(session, post_id, person)
         wall = await session.get(Actor, parent.wall_id)
         mentions = await resolve_remote_mentions(session, data.text)
         post = await post_on_wall(
@@ -280,7 +180,7 @@ async def comment(post_id: int, data: TextIn):
             in_reply_to=parent,
             remote_mentions=mentions,
         )
-        return (await _out(session, [post]))[0], 201
+        return await post_out(session, post), 201
 
 
 @blueprint.patch("/posts/<int:post_id>")
@@ -291,10 +191,10 @@ async def update_post(post_id: int, data: EditIn):
     """Edit a post's text (and its place when ``place`` is given: null removes it)."""
     place = _place_input(data.place) if "place" in data.model_fields_set else None
     async with db().transaction() as session:
-        person = (await require_account(session)).person
-        post = await _post(session, post_id, person)
+        person = await account_person(session)
+        post = await visible_post(session, post_id, person)
         post = await edit_post(session, settings(), person, post, data.text, place=place)
-        return (await _out(session, [post]))[0]
+        return await post_out(session, post)
 
 
 @blueprint.delete("/posts/<int:post_id>")
@@ -302,8 +202,8 @@ async def update_post(post_id: int, data: EditIn):
 @validate_response(Empty, 200)
 async def remove_post(post_id: int):
     async with db().transaction() as session:
-        person = (await require_account(session)).person
-        await delete_post(session, settings(), person, await _post(session, post_id, person))
+        person = await account_person(session)
+        await delete_post(session, settings(), person, await visible_post(session, post_id, person))
         return Empty()
 
 
@@ -312,92 +212,14 @@ async def remove_post(post_id: int):
 @validate_request(ReactionIn)
 @validate_response(PostOut, 201)
 async def add_reaction(post_id: int, data: ReactionIn):
-    async with db().transaction() as session:
-        person = (await require_account(session)).person
-        post = await _post(session, post_id, person)
+    async def react(session: AsyncSession, person: Actor, post: Post) -> None:
         await interactions.react(session, person, post, data.emoji)
-        await session.refresh(post)
-        return (await _out(session, [post]))[0], 201
+
+    return await _interact(post_id, react)
 
 
 @blueprint.post("/posts/<int:post_id>/shares")
 @tag(["newsfeed"])
 @validate_response(PostOut, 201)
 async def add_share(post_id: int):
-    async with db().transaction() as session:
-        person = (await require_account(session)).person
-        post = await _post(session, post_id, person)
-        await interactions.share(session, person, post)
-        await session.refresh(post)
-        return (await _out(session, [post]))[0], 201
-
-
-@blueprint.get("/elements/<username>/wall")
-@tag(["newsfeed"])
-@validate_response(TimelineOut, 200)
-async def wall_timeline(username: str):
-    before, limit = _page_args()
-    async with db().session() as session:
-        viewer = await _reader(session, optional=True)
-        element = await get_local_actor(session, username, with_place=False)
-        if element is None or not await can_view(session, viewer, element):
-            raise NotFound(f"no element named {username!r}", field="username")
-        return await _timeline(
-            session, await timelines.wall(session, element, viewer, before=before, limit=limit)
-        )
-
-
-@blueprint.get("/timelines/home")
-@tag(["newsfeed"])
-@validate_response(TimelineOut, 200)
-async def home_timeline():
-    before, limit = _page_args()
-    async with db().session() as session:
-        person = await _reader(session)
-        return await _timeline(session, await timelines.home(session, person, before=before, limit=limit))
-
-
-@blueprint.get("/timelines/live")
-@tag(["newsfeed"])
-@validate_response(TimelineOut, 200)
-async def live_timeline():
-    before, limit = _page_args()
-    args = request.args
-    try:
-        lat = float(args["lat"]) if "lat" in args else None
-        lon = float(args["lon"]) if "lon" in args else None
-        radius = float(args["radius_km"]) if "radius_km" in args else None
-    except ValueError:
-        raise InvalidInput("lat, lon and radius_km are numbers", field="lat") from None
-    if lat is not None and not -90 <= lat <= 90:
-        raise InvalidInput("lat is between -90 and 90", field="lat")
-    if lon is not None and not -180 <= lon <= 180:
-        raise InvalidInput("lon is between -180 and 180", field="lon")
-    if radius is not None and not 0.1 <= radius <= 100:
-        raise InvalidInput("radius_km is between 0.1 and 100", field="radius_km")
-    async with db().session() as session:
-        page = await timelines.live(
-            session,
-            locality=args.get("locality"),
-            zone=args.get("zone"),
-            tag=args.get("tag"),
-            lat=lat,
-            lon=lon,
-            radius_km=radius,
-            territory=settings().territory,
-            before=before,
-            limit=limit,
-        )
-        return await _timeline(session, page)
-
-
-@blueprint.get("/tags/<tag_name>")
-@tag(["newsfeed"])
-@validate_response(TimelineOut, 200)
-async def tag_timeline(tag_name: str):
-    before, limit = _page_args()
-    async with db().session() as session:
-        viewer = await _reader(session, optional=True)
-        return await _timeline(
-            session, await timelines.hashtag(session, tag_name, viewer, before=before, limit=limit)
-        )
+    return await _interact(post_id, interactions.share)

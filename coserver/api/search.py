@@ -179,6 +179,19 @@ def _export(exporter, fmt: str, hits: list[SearchHit], conf: Settings, next_url:
     return _response(body, FORMAT_MEDIA_TYPES[fmt], next_url)
 
 
+async def _run(endpoint: str, query) -> tuple[SearchParams, Any, str | None, Response | None]:
+    """Parse the request's parameters for ``endpoint`` and run ``query`` (``search`` or ``agenda``): the
+    parameters, the page, the next page's URL and, for an export format, the exported response."""
+    conf = settings()
+    params = parse_params(request.args, conf, endpoint=endpoint, accept=request.headers.get("Accept"))
+    exporter = _exporter(params.format)
+    async with db().session() as session:
+        page = await query(session, conf, params)
+    next_url = _next_url(conf, params, page.next_cursor)
+    exported = _export(exporter, params.format, page.hits, conf, next_url) if exporter is not None else None
+    return params, page, next_url, exported
+
+
 @blueprint.get("/search")
 @tag(["search"])
 @document_querystring(SearchQuery)
@@ -186,14 +199,9 @@ def _export(exporter, fmt: str, hits: list[SearchHit], conf: Settings, next_url:
 @document_response(ErrorOut, 400)
 async def search_endpoint() -> Response:
     """Search the territory: text, tags/theme, kinds/types, around a point, in a box or zone, by date."""
-    conf = settings()
-    params = parse_params(request.args, conf, endpoint="search", accept=request.headers.get("Accept"))
-    exporter = _exporter(params.format)
-    async with db().session() as session:
-        page = await search(session, conf, params)
-    next_url = _next_url(conf, params, page.next_cursor)
-    if exporter is not None:
-        return _export(exporter, params.format, page.hits, conf, next_url)
+    params, page, next_url, exported = await _run("search", search)
+    if exported is not None:
+        return exported
     body = {
         "items": [hit_json(hit, params.point is not None) for hit in page.hits],
         "counts": page.counts,
@@ -210,14 +218,9 @@ async def search_endpoint() -> Response:
 @document_response(ErrorOut, 400)
 async def agenda_endpoint() -> Response:
     """Events overlapping [from, to] (default: this week), around a point / in a box or zone, by day."""
-    conf = settings()
-    params = parse_params(request.args, conf, endpoint="agenda", accept=request.headers.get("Accept"))
-    exporter = _exporter(params.format)
-    async with db().session() as session:
-        page = await agenda(session, conf, params)
-    next_url = _next_url(conf, params, page.next_cursor)
-    if exporter is not None:
-        return _export(exporter, params.format, page.hits, conf, next_url)
+    params, page, next_url, exported = await _run("agenda", agenda)
+    if exported is not None:
+        return exported
     with_distance = params.point is not None
     body = {
         "from": params.from_text,
