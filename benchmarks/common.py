@@ -20,6 +20,23 @@ from pathlib import Path
 from coserver import migrate
 from coserver.dbcluster import EmbeddedCluster
 
+BENCH_SECRET = "bench-secret-0123456789"
+
+
+def bench_env(url: str, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's coserver (``serve``, ``demo load``...) on 127.0.0.1:``port``, one
+    hypercorn worker, warning logs; ``extra`` adds or overrides variables (``COSERVER_TIMEZONE="..."``)."""
+    return {
+        "DATABASE_URL": url,
+        "COSERVER_BASE_URL": f"http://127.0.0.1:{port}",
+        "COSERVER_BIND": f"127.0.0.1:{port}",
+        "COSERVER_SECRET_KEY": BENCH_SECRET,
+        "COSERVER_DATA_DIR": "/tmp/coserver-bench-data",
+        "COSERVER_WORKERS": "1",
+        "COSERVER_LOG_LEVEL": "warning",
+        **extra,
+    }
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -9,6 +9,7 @@ compared with), then a concurrent pass for throughput. Every loop is bounded by 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from benchmarks.bulk import asyncpg_kwargs
-from benchmarks.common import http_request, load, percentile
+from benchmarks.common import coserver_process, http_request, load, percentile
 
 GOAL_RATIO = 2.0
 GOAL_P95_MS = 50.0
@@ -103,6 +104,25 @@ async def http_floor(port: int, host: str, count: int = 300) -> float:
     await load(port, [raw] * 20, 1)
     _, latencies, _ = await load(port, [raw] * count, 1)
     return percentile(latencies, 50)
+
+
+def serve_and_time_http(
+    env: dict[str, str],
+    port: int,
+    host: str,
+    requests: Sequence[tuple[Measured, Sequence[bytes]]],
+    concurrency: int,
+    budget: float,
+) -> float:
+    """Start ``coserver serve`` with ``env``, time each query's raw HTTP requests (``time_http``) and the HTTP
+    floor; the floor (seconds) once the server is stopped."""
+    t0 = time.perf_counter()
+    with coserver_process(["serve"], env, port=port):
+        for m, raw in requests:
+            asyncio.run(time_http(port, m, raw, concurrency, budget))
+        floor = asyncio.run(http_floor(port, host))
+    print(f"HTTP measured in {time.perf_counter() - t0:.0f} s ({machine_load()})")
+    return floor
 
 
 def _ms(values: Sequence[float], p: float = 50) -> float:

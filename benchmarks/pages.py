@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from benchmarks.bulk import asyncpg_kwargs
-from benchmarks.common import coserver_process, free_port, percentile, throwaway_database
+from benchmarks.common import bench_env, coserver_process, free_port, percentile, throwaway_database
 from benchmarks.territory import load_territory
 
 GOAL_P50_MS = 50.0
@@ -164,15 +164,7 @@ async def open_session(url: str, username: str) -> str:
 
 
 def _env(url: str, port: int) -> dict[str, str]:
-    return {
-        "DATABASE_URL": url,
-        "COSERVER_BASE_URL": f"http://127.0.0.1:{port}",
-        "COSERVER_BIND": f"127.0.0.1:{port}",
-        "COSERVER_SECRET_KEY": "bench-secret-0123456789",
-        "COSERVER_DATA_DIR": "/tmp/coserver-bench-data",
-        "COSERVER_LOG_LEVEL": "warning",
-        "COSERVER_TILE_URL": "/static/img/blank-tile.png?z={z}&x={x}&y={y}",
-    }
+    return bench_env(url, port, COSERVER_TILE_URL="/static/img/blank-tile.png?z={z}&x={x}&y={y}")
 
 
 def load_demo(url: str, port: int) -> float:

@@ -27,21 +27,20 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from benchmarks.common import coserver_process, free_port, http_request, throwaway_database
+from benchmarks.common import BENCH_SECRET, bench_env, free_port, http_request, throwaway_database
 from benchmarks.measure import (
     Measured,
     for_asyncpg,
-    http_floor,
     machine_load,
     print_table,
-    time_http,
+    serve_and_time_http,
     time_sql,
 )
 from benchmarks.territory import ZONES, Territory, load_territory
 from coserver.config import Settings
 
 TIMEZONE = "Europe/Paris"
-SECRET = "bench-secret-0123456789"
+SECRET = BENCH_SECRET
 
 Args = dict[str, str]
 
@@ -138,24 +137,13 @@ def main() -> None:
             asyncio.run(time_sql(url, m, statements, args.budget))
         print(f"\nRaw SQL measured in {time.perf_counter() - t0:.0f} s ({machine_load()})")
 
-        env = {
-            "DATABASE_URL": url,
-            "COSERVER_BASE_URL": base,
-            "COSERVER_BIND": host,
-            "COSERVER_SECRET_KEY": SECRET,
-            "COSERVER_DATA_DIR": "/tmp/coserver-bench-data",
-            "COSERVER_TIMEZONE": TIMEZONE,
-            "COSERVER_WORKERS": "1",
-            "COSERVER_LOG_LEVEL": "warning",
-        }
-        t0 = time.perf_counter()
-        with coserver_process(["serve"], env, port=port):
-            for m, endpoint, params in queries:
-                headers = {"Host": host, "Accept": "application/json"}
-                raw = [http_request("GET", f"/api/v1/{endpoint}?{urlencode(a)}", headers) for a in params]
-                asyncio.run(time_http(port, m, raw, args.concurrency, args.budget))
-            floor = asyncio.run(http_floor(port, host))
-        print(f"HTTP measured in {time.perf_counter() - t0:.0f} s ({machine_load()})")
+        env = bench_env(url, port, COSERVER_TIMEZONE=TIMEZONE)
+        headers = {"Host": host, "Accept": "application/json"}
+        requests = [
+            (m, [http_request("GET", f"/api/v1/{endpoint}?{urlencode(a)}", headers) for a in params])
+            for m, endpoint, params in queries
+        ]
+        floor = serve_and_time_http(env, port, host, requests, args.concurrency, args.budget)
 
         print(f"\nResults ({args.elements:,} elements, load {log.total:.0f} s):")
         print_table([m for m, _, _ in queries], args.concurrency, floor)

@@ -11,7 +11,6 @@ its scope; 0–3 hashtags); accounts and API tokens with known plaintexts for 30
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from benchmarks.bulk import (
     record_sizes,
     reset_sequences,
 )
+from benchmarks.tokens import load_tokens
 from coserver.models.vocab import EVENT_TYPES, ORGANIZATION_TYPES, PROJECT_STAGES
 
 # Territory: a 100×100 km square (a French département's size) centred on the default territory point.
@@ -337,33 +337,6 @@ class Fixtures:
     tokens: dict[int, str]  # person id -> API token
 
 
-async def _tokens(conn: asyncpg.Connection, data: Dataset) -> dict[int, str]:
-    """Accounts and API tokens (known plaintexts, stored as SHA-256) for TOKEN_PEOPLE people, in use (last
-    used a minute ago: no ``last_used_at`` touch during the run, as for a token used every few minutes)."""
-    used = datetime.now(UTC) - timedelta(minutes=1)
-    rng = random.Random(data.seed + 11)
-    people = sorted(rng.sample([int(p) + 1 for p in data.people], min(TOKEN_PEOPLE, len(data.people))))
-    tokens = {
-        pid: f"co_bench{pid:07d}{hashlib.sha256(f'{data.seed}:{pid}'.encode()).hexdigest()[:24]}"
-        for pid in people
-    }
-    await conn.copy_records_to_table(
-        "accounts",
-        records=[(k + 1, pid, "!bench-no-password") for k, pid in enumerate(people)],
-        columns=["id", "person_id", "password_hash"],
-    )
-    await conn.copy_records_to_table(
-        "api_tokens",
-        records=[
-            (k + 1, k + 1, hashlib.sha256(tokens[pid].encode()).hexdigest(), "bench", used)
-            for k, pid in enumerate(people)
-        ],
-        columns=["id", "account_id", "token_hash", "name", "last_used_at"],
-    )
-    await reset_sequences(conn, ("accounts", "api_tokens"))
-    return tokens
-
-
 async def load_social(
     url: str, n_actors: int, n_posts: int, base_url: str, seed: int = 42
 ) -> tuple[Dataset, Fixtures, LoadLog]:
@@ -387,7 +360,7 @@ async def load_social(
         with log.step("index builds", f"({len(indexes)} on links and posts, 2 connections)"):
             await rebuild_indexes(url, indexes, log)
         with log.step("accounts + tokens", f"({TOKEN_PEOPLE} people)"):
-            tokens = await _tokens(conn, data)
+            tokens = await load_tokens(conn, [int(p) + 1 for p in data.people], data.seed, TOKEN_PEOPLE)
         with log.step("vacuum analyze", "(statistics, visibility map)"):
             await conn.execute("VACUUM (ANALYZE) places, actors, links, posts, accounts, api_tokens")
         await record_sizes(conn, ("places", "actors", "links", "posts"), log)

@@ -24,21 +24,20 @@ import sys
 import time
 from urllib.parse import urlencode
 
-from benchmarks.common import coserver_process, free_port, http_request, throwaway_database
+from benchmarks.common import BENCH_SECRET, bench_env, free_port, http_request, throwaway_database
 from benchmarks.measure import (
     Measured,
     Statement,
     for_asyncpg,
-    http_floor,
     machine_load,
     print_table,
-    time_http,
+    serve_and_time_http,
     time_sql,
 )
 from benchmarks.social import Dataset, Fixtures, load_social
 from coserver.config import Settings
 
-SECRET = "bench-secret-0123456789"
+SECRET = BENCH_SECRET
 PAGE = 20  # the API's default page size
 
 
@@ -157,21 +156,8 @@ def main() -> None:
             asyncio.run(time_sql(url, m, statements, args.budget))
         print(f"\nRaw SQL measured in {time.perf_counter() - t0:.0f} s ({machine_load()})")
 
-        env = {
-            "DATABASE_URL": url,
-            "COSERVER_BASE_URL": base,
-            "COSERVER_BIND": host,
-            "COSERVER_SECRET_KEY": SECRET,
-            "COSERVER_DATA_DIR": "/tmp/coserver-bench-data",
-            "COSERVER_WORKERS": "1",
-            "COSERVER_LOG_LEVEL": "warning",
-        }
-        t0 = time.perf_counter()
-        with coserver_process(["serve"], env, port=port):
-            for m, _, raw in queries:
-                asyncio.run(time_http(port, m, raw, args.concurrency, args.budget))
-            floor = asyncio.run(http_floor(port, host))
-        print(f"HTTP measured in {time.perf_counter() - t0:.0f} s ({machine_load()})")
+        requests = [(m, raw) for m, _, raw in queries]
+        floor = serve_and_time_http(bench_env(url, port), port, host, requests, args.concurrency, args.budget)
 
         print(f"\nResults ({args.posts:,} posts, {args.actors:,} actors, load {log.total:.0f} s):")
         print_table([m for m, _, _ in queries], args.concurrency, floor)
