@@ -7,8 +7,10 @@ A throwaway PostGIS cluster; N elements loaded with COPY around the 200 most pop
 France (``benchmarks.territory``), load time reported. Queries, random parameters (centres: a random town,
 jittered): (a) radius 10 km + kinds=event; (b) a 20×20 km map bbox; (c) zone; (d) q=jardin + radius 25 km;
 (e) agenda of the next 7 days + radius 10 km; and, for information, (f) q=jardin alone (a whole-country
-text search). SQL = the engine's two statements (hits + facet counts, ``coserver.search.engine
-.build_statements``) as the server sends them (``benchmarks.measure``); HTTP = ``coserver serve``, one
+text search). SQL = the statements the engine sends for each request (``engine_statements``: a located
+recency query's walk, the hits, the facet counts when the page does not hold the whole result, from
+``coserver.search.engine.build_statements``) as the server sends them (``benchmarks.measure``); HTTP =
+``coserver serve``, one
 hypercorn worker. Goals: HTTP p50 ≤ 2× SQL p50, HTTP p95 ≤ 50 ms. Loopback only, bounded loops, the
 cluster is deleted at the end. ``--elements 100000`` for a quick run.
 """
@@ -27,6 +29,9 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import asyncpg
+
+from benchmarks.bulk import asyncpg_kwargs
 from benchmarks.common import BENCH_SECRET, bench_env, free_port, http_request, throwaway_database
 from benchmarks.measure import (
     Measured,
@@ -83,8 +88,13 @@ def query_makers(
     ]
 
 
-def engine_statements(settings: Settings, endpoint: str, args: Args) -> list:
-    """The statements the engine sends for these parameters: hits, then facet counts."""
+async def engine_statements(conn, settings: Settings, endpoint: str, args: Args) -> list:
+    """The statements the engine sends for these parameters, in order (``coserver.search.engine.search``
+    and ``coserver.search.agenda.agenda``): a located recency query's walk, the hits statement unless the
+    walk found a page, the facet counts unless the first page holds the whole result (the agenda: unless
+    it holds every event), then the session setting every search request sets (parallel workers off; set
+    once per connection here, sent after the page statement so that the rows column stays the page's).
+    Which of them run depends on the data: the walk and the hits are run once here, on ``conn``, to know."""
     from werkzeug.datastructures import MultiDict
 
     from coserver.search.agenda import agenda_params
@@ -95,7 +105,32 @@ def engine_statements(settings: Settings, endpoint: str, args: Args) -> list:
     if endpoint == "agenda":
         params = agenda_params(params, settings)
     built = build_statements(settings, params)
-    return [for_asyncpg(built.hits), for_asyncpg(built.facets)]
+    sent = []
+    rows = 0
+    if built.walk is not None:
+        sent.append(for_asyncpg(built.walk))
+        rows = len(await conn.fetch(*_unpacked(sent[-1])))
+    if rows <= params.limit:
+        sent.append(for_asyncpg(built.hits))
+        rows = len(await conn.fetch(*_unpacked(sent[-1])))
+    complete = rows <= params.limit and (endpoint == "agenda" or not params.kinds)
+    if not complete:
+        sent.append(for_asyncpg(built.facets))
+    return [*sent, ("SET max_parallel_workers_per_gather = 0", [])]
+
+
+def _unpacked(statement) -> list:
+    sql, values = statement
+    return [sql, *values]
+
+
+async def all_engine_statements(url: str, settings: Settings, endpoint: str, args: list[Args]) -> list:
+    conn = await asyncpg.connect(**asyncpg_kwargs(url))
+    try:
+        await conn.execute("SET max_parallel_workers_per_gather = 0")
+        return [await engine_statements(conn, settings, endpoint, a) for a in args]
+    finally:
+        await conn.close()
 
 
 def main() -> None:
@@ -133,7 +168,7 @@ def main() -> None:
 
         t0 = time.perf_counter()
         for m, endpoint, params in queries:
-            statements = [engine_statements(settings, endpoint, a) for a in params]
+            statements = asyncio.run(all_engine_statements(url, settings, endpoint, params))
             asyncio.run(time_sql(url, m, statements, args.budget))
         print(f"\nRaw SQL measured in {time.perf_counter() - t0:.0f} s ({machine_load()})")
 

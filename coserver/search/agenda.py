@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.config import Settings
-from coserver.search.engine import search
+from coserver.search.engine import facet_counts, search
 from coserver.search.hits import SearchHit
 from coserver.search.params import AGENDA_DEFAULT_DAYS, SearchParams
 
@@ -115,13 +115,19 @@ async def agenda(
     params = agenda_params(params, settings, today)
     assert params.start is not None and params.end is not None
     node_tz = ZoneInfo(settings.timezone)
-    page = await search(session, settings, params, viewer_id=viewer_id)
+    # A first page holding every event is the total; otherwise the events are counted (capped).
+    page = await search(session, settings, params, viewer_id=viewer_id, with_counts=False)
+    if params.cursor is None and page.next_cursor is None:
+        total: int | None = len(page.hits)
+    else:
+        counts = await facet_counts(session, settings, params, viewer_id=viewer_id)
+        total = counts.counts.get("event") if counts.total is not None else None
     first_day, last_day = window_days(params.start, params.end, node_tz)
     return AgendaPage(
         days=group_by_day(page.hits, first_day, last_day, node_tz),
         hits=page.hits,
         next_cursor=page.next_cursor,
-        total=page.counts.get("event") if page.total is not None else None,
+        total=total,
         first_day=first_day,
         last_day=last_day,
     )
