@@ -28,7 +28,6 @@ from benchmarks.common import BENCH_SECRET, bench_env, free_port, http_request, 
 from benchmarks.measure import (
     Measured,
     Statement,
-    for_asyncpg,
     machine_load,
     print_table,
     serve_and_time_http,
@@ -41,44 +40,18 @@ SECRET = BENCH_SECRET
 PAGE = 20  # the API's default page size
 
 
-class _Capture:
-    """Stands in for the AsyncSession: keeps the statement the service executes, returns no rows."""
-
-    def __init__(self) -> None:
-        self.statements: list = []
-
-    async def scalars(self, stmt):
-        self.statements.append(stmt)
-        return []
-
-
-def service_statement(fn, *args, **kwargs) -> Statement:
-    """The one SELECT that ``fn`` (a ``coserver.services.timelines`` function) sends, built by itself."""
-    capture = _Capture()
-    coro = fn(capture, *args, **kwargs)
-    try:
-        coro.send(None)
-    except StopIteration:
-        pass
-    else:
-        coro.close()
-        raise RuntimeError(f"{fn.__name__} awaited more than its page statement")
-    if len(capture.statements) != 1:
-        raise RuntimeError(f"{fn.__name__} sent {len(capture.statements)} statements")
-    return for_asyncpg(capture.statements[0])
-
-
-def _actor(ident: int, kind: str = "person"):
-    from coserver.models import Actor
-
-    return Actor(id=ident, kind=kind, local=True, is_private=False, username=f"u{ident}")
+def query_sql(query) -> Statement:
+    """The SQL text and arguments of a compiled query (``coserver.prepared``): exactly what the API sends."""
+    stmt, params = query
+    return stmt.sql, stmt.args(params)
 
 
 def requests_for(
     key: str, data: Dataset, fx: Fixtures, settings: Settings, host: str, n: int, rng: random.Random
 ) -> tuple[list[list[Statement]], list[bytes]]:
     """``n`` parameter sets of query ``key``: the service's statement and the HTTP request for each."""
-    from coserver.services import timelines
+    from coserver.services import timeline_rows as rows
+    from coserver.services.tokens import token_query
 
     statements, raw = [], []
     people = sorted(fx.tokens)
@@ -86,11 +59,12 @@ def requests_for(
         headers = {"Host": host, "Accept": "application/json"}
         if key == "a":
             wall = rng.choice(fx.busy_walls)
-            stmt = service_statement(timelines.wall, _actor(wall, "organization"), None, limit=PAGE)
+            stmts = [query_sql(rows.wall_query(f"u{wall}", None, limit=PAGE))]
             path = f"/api/v1/elements/u{wall}/wall"
         elif key == "b":
             person = rng.choice(people)
-            stmt = service_statement(timelines.home, _actor(person), limit=PAGE)
+            token = query_sql(token_query(fx.tokens[person]))
+            stmts = [token, query_sql(rows.home_query(person, limit=PAGE))]
             path = "/api/v1/timelines/home"
             headers["Authorization"] = f"Bearer {fx.tokens[person]}"
         else:
@@ -98,11 +72,10 @@ def requests_for(
             j = town.sigma_km / 2
             lat = round(town.lat + rng.uniform(-j, j) / 111.2, 6)
             lon = round(town.lon + rng.uniform(-j, j) / (111.2 * math.cos(math.radians(town.lat))), 6)
-            stmt = service_statement(
-                timelines.live, lat=lat, lon=lon, radius_km=10.0, territory=settings.territory, limit=PAGE
-            )
+            area = {"lat": lat, "lon": lon, "radius_km": 10.0, "territory": settings.territory}
+            stmts = [query_sql(rows.live_query(**area, limit=PAGE))]
             path = "/api/v1/timelines/live?" + urlencode({"lat": lat, "lon": lon, "radius_km": 10})
-        statements.append([stmt])
+        statements.append(stmts)
         raw.append(http_request("GET", path, headers))
     return statements, raw
 

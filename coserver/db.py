@@ -6,6 +6,7 @@ and disposed when it stops. Sessions are short-lived, one per request or unit of
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,11 @@ class Base(AsyncAttrs, DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+async def _unchanged(conn: asyncpg.Connection) -> None:
+    """The raw pool's reset on release: none. Its users run single autocommitted statements and never change
+    session state, so asyncpg's default reset (a round trip on every release) buys nothing."""
+
+
 class Database:
     """An async engine plus its session factory."""
 
@@ -56,22 +62,25 @@ class Database:
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._raw_pool: asyncpg.Pool | None = None
+        self._raw_lock = asyncio.Lock()
 
     async def raw_pool(self) -> asyncpg.Pool:
-        """A small asyncpg pool for the few hot paths written as single SQL statements (the inbox)."""
-        if self._raw_pool is None:
-            url = make_url(self.url)
-            query = dict(url.query)
-            self._raw_pool = await asyncpg.create_pool(
-                user=url.username,
-                password=url.password,
-                host=url.host or query.get("host"),
-                port=url.port or (int(query["port"]) if "port" in query else None),
-                database=url.database,
-                min_size=1,
-                max_size=10,
-                server_settings={"application_name": "coserver-inbox", "timezone": "UTC", "jit": "off"},
-            )
+        """A small asyncpg pool for the hot read paths compiled by ``coserver.prepared`` (timelines)."""
+        async with self._raw_lock:
+            if self._raw_pool is None:
+                url = make_url(self.url)
+                query = dict(url.query)
+                self._raw_pool = await asyncpg.create_pool(
+                    user=url.username,
+                    password=url.password,
+                    host=url.host or query.get("host"),
+                    port=url.port or (int(query["port"]) if "port" in query else None),
+                    database=url.database,
+                    min_size=1,
+                    max_size=10,
+                    server_settings={"application_name": "coserver-raw", "timezone": "UTC", "jit": "off"},
+                    reset=_unchanged,
+                )
         return self._raw_pool
 
     @asynccontextmanager
@@ -79,6 +88,13 @@ class Database:
         """A session; the caller commits. Rolled back on error, closed on exit."""
         async with self.sessionmaker() as session:
             yield session
+
+    @asynccontextmanager
+    async def raw(self) -> AsyncIterator[asyncpg.Connection]:
+        """A raw asyncpg connection (autocommit: each statement is its own transaction), for the hot read
+        paths compiled by ``coserver.prepared``: one round trip per statement, nothing else."""
+        async with (await self.raw_pool()).acquire() as conn:
+            yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

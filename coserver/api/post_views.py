@@ -1,22 +1,23 @@
 """Shared pieces of the newsfeed API (``posts`` and ``timelines``): the post schemas, the token readers,
-the post lookup that respects visibility, the page arguments and the JSON rendering of posts and pages."""
+the post lookup that respects visibility, the page arguments and the JSON rendering of posts and pages
+(from ``coserver.services.timeline_rows``: one shape for every post the API returns)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
+import orjson
 from pydantic import BaseModel
-from quart import request, url_for
-from sqlalchemy import select
+from quart import Response, request, url_for
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
-from coserver.api.auth import require_account
-from coserver.api.schemas import PlaceOut, place_out
+from coserver.api.auth import has_token, require_account
+from coserver.api.schemas import PlaceOut
 from coserver.models import Actor, Post
-from coserver.services import timelines
+from coserver.services import timeline_rows, timelines
 from coserver.services.errors import InvalidInput, NotFound
-from coserver.services.places import places_by_id
 
 
 class ActorRef(BaseModel):
@@ -56,67 +57,60 @@ async def account_person(session: AsyncSession) -> Actor:
 
 
 async def request_viewer(session: AsyncSession) -> Actor | None:
-    """The token's person when the request has an ``Authorization`` header, else None."""
-    if not request.headers.get("Authorization", ""):
-        return None
-    return await account_person(session)
-
-
-async def reader(session: AsyncSession, *, optional: bool = False) -> Actor | None:
-    """The token's person for a timeline read (None without a token when ``optional``): the token's
-    ``last_used_at`` touch (at most every 5 minutes) is committed at once, rather than flushed with the next
-    query and rolled back with the read-only session, on every request."""
-    if optional and not request.headers.get("Authorization", ""):
+    """The token's person when the request has an ``Authorization`` header, else None. For a read: the
+    token's last use, when recorded, is committed at once (the read-only session is rolled back)."""
+    if not has_token():
         return None
     person = await account_person(session)
-    if session.dirty:
+    if session.info.pop("token_touched", False):
         await session.commit()
     return person
 
 
-_REF_COLUMNS = (
-    Actor.username, Actor.domain, Actor.name, Actor.kind, Actor.profile_url, Actor.ap_id, Actor.local,
-)  # fmt: skip
+def _ref(row: Mapping[str, Any], prefix: str) -> dict:
+    username, domain = row[prefix + "username"], row[prefix + "domain"]
+    return {
+        "username": f"{username}@{domain}" if domain else username,
+        "name": row[prefix + "name"] or username,
+        "kind": row[prefix + "kind"],
+        "url": row[prefix + "url"],
+        "local": row[prefix + "local"],
+    }
 
 
-def _ref(actor: Actor) -> ActorRef:
-    return ActorRef(
-        username=actor.handle,
-        name=actor.name or actor.username,
-        kind=actor.kind,
-        url=actor.profile_url or actor.ap_id,
-        local=actor.local,
-    )
+def _place(row: Mapping[str, Any]) -> dict | None:
+    if row["place_id"] is None:
+        return None
+    fields = ("name", "street", "postal_code", "locality", "locality_code", "country", "lat", "lon")
+    return {f: row["place_" + f] for f in fields}
 
 
-async def posts_out(session: AsyncSession, posts: list[Post]) -> list[PostOut]:
-    ids = {p.author_id for p in posts} | {p.wall_id for p in posts}
-    refs = select(Actor).where(Actor.id.in_(ids)).options(load_only(*_REF_COLUMNS))
-    actors = {a.id: a for a in await session.scalars(refs)} if ids else {}
-    places = await places_by_id(session, {p.place_id for p in posts if p.place_id is not None})
-    return [
-        PostOut(
-            id=p.id,
-            ap_id=p.ap_id,
-            author=_ref(actors[p.author_id]),
-            wall=_ref(actors[p.wall_id]),
-            as_element=p.as_element,
-            scope=p.scope,
-            content_html=p.content_html,
-            tags=p.tags,
-            in_reply_to=p.in_reply_to_ap_id,
-            place=place_out(*places[p.place_id]) if p.place_id in places else None,
-            published_at=p.published_at,
-            edited_at=p.edited_at,
-            replies_count=p.replies_count,
-            likes_count=p.likes_count,
-            shares_count=p.shares_count,
-        )
-        for p in posts
-    ]
+def post_json(row: Mapping[str, Any]) -> dict:
+    """A post row (``coserver.services.timeline_rows``) as the API's ``PostOut``."""
+    return {
+        "id": row["id"],
+        "ap_id": row["ap_id"],
+        "author": _ref(row, "author_"),
+        "wall": _ref(row, "wall_"),
+        "as_element": row["as_element"],
+        "scope": row["scope"],
+        "content_html": row["content_html"],
+        "tags": row["tags"],
+        "in_reply_to": row["in_reply_to_ap_id"],
+        "place": _place(row),
+        "published_at": row["published_at"],
+        "edited_at": row["edited_at"],
+        "replies_count": row["replies_count"],
+        "likes_count": row["likes_count"],
+        "shares_count": row["shares_count"],
+    }
 
 
-async def post_out(session: AsyncSession, post: Post) -> PostOut:
+async def posts_out(session: AsyncSession, posts: list[Post]) -> list[dict]:
+    return [post_json(r) for r in await timeline_rows.post_rows(session, [p.id for p in posts])]
+
+
+async def post_out(session: AsyncSession, post: Post) -> dict:
     return (await posts_out(session, [post]))[0]
 
 
@@ -140,10 +134,12 @@ def page_args() -> tuple[int | None, int]:
     return before, limit
 
 
-async def timeline_out(session: AsyncSession, page: timelines.Page) -> TimelineOut:
-    """A timeline page, with the URL of the next page (same endpoint and arguments, older ``before``)."""
+def timeline_response(page: timeline_rows.RowPage) -> Response:
+    """A timeline page (``TimelineOut``) with the URL of the next page (same endpoint and arguments, older
+    ``before``), serialised straight from the rows."""
     next_url = None
     if page.next_before is not None:
         args = {**request.args.to_dict(), "before": str(page.next_before)}
         next_url = url_for(request.endpoint or "", _external=False, **(request.view_args or {}), **args)
-    return TimelineOut(items=await posts_out(session, page.posts), next=next_url)
+    body = {"items": [post_json(r) for r in page.rows], "next": next_url}
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), content_type="application/json")

@@ -2,87 +2,93 @@
 
 The home timeline needs ``Authorization: Bearer <token>``; the others accept it optionally (restricted and
 private posts show to those allowed to see them).
+
+The read path is lean on purpose (issue 4's goal: HTTP within 2× the SQL): a raw asyncpg connection in
+autocommit mode, the token look-up (when there is a token), then one statement per page compiled once per
+shape (``coserver.services.timeline_rows``: posts with their author, wall and place), serialised straight
+to JSON. The response schema is documented, not re-validated; the tests check the JSON against it.
 """
 
 from __future__ import annotations
 
 from quart import request
-from quart_schema import tag, validate_response
+from quart_schema import document_response, tag
 
 from coserver.api import blueprint
-from coserver.api.post_views import TimelineOut, page_args, reader, timeline_out
-from coserver.services import timelines
-from coserver.services.elements import can_view, get_local_actor
+from coserver.api.auth import reader_id
+from coserver.api.post_views import TimelineOut, page_args, timeline_response
+from coserver.services import timeline_rows as rows
 from coserver.services.errors import InvalidInput, NotFound
 from coserver.state import db, settings
 
 
 @blueprint.get("/elements/<username>/wall")
 @tag(["newsfeed"])
-@validate_response(TimelineOut, 200)
+@document_response(TimelineOut, 200)
 async def wall_timeline(username: str):
     before, limit = page_args()
-    async with db().session() as session:
-        viewer = await reader(session, optional=True)
-        element = await get_local_actor(session, username, with_place=False)
-        if element is None or not await can_view(session, viewer, element):
-            raise NotFound(f"no element named {username!r}", field="username")
-        return await timeline_out(
-            session, await timelines.wall(session, element, viewer, before=before, limit=limit)
-        )
+    async with db().raw() as conn:
+        viewer_id = await reader_id(conn, optional=True)
+        page = await rows.fetch(conn, rows.wall_query(username, viewer_id, before=before, limit=limit), limit)
+        if not page.rows:
+            element, params = rows.wall_element_query(username, viewer_id)
+            if await element.fetchrow(conn, **params) is None:
+                raise NotFound(f"no element named {username!r}", field="username")
+    return timeline_response(page)
 
 
 @blueprint.get("/timelines/home")
 @tag(["newsfeed"])
-@validate_response(TimelineOut, 200)
+@document_response(TimelineOut, 200)
 async def home_timeline():
     before, limit = page_args()
-    async with db().session() as session:
-        person = await reader(session)
-        return await timeline_out(session, await timelines.home(session, person, before=before, limit=limit))
+    async with db().raw() as conn:
+        person_id = await reader_id(conn)
+        page = await rows.fetch(conn, rows.home_query(person_id, before=before, limit=limit), limit)
+    return timeline_response(page)
+
+
+def _coordinate(name: str, low: float, high: float) -> float | None:
+    if name not in request.args:
+        return None
+    try:
+        value = float(request.args[name])
+    except ValueError:
+        raise InvalidInput("lat, lon and radius_km are numbers", field=name) from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} is between {low:g} and {high:g}", field=name)
+    return value
 
 
 @blueprint.get("/timelines/live")
 @tag(["newsfeed"])
-@validate_response(TimelineOut, 200)
+@document_response(TimelineOut, 200)
 async def live_timeline():
     before, limit = page_args()
     args = request.args
-    try:
-        lat = float(args["lat"]) if "lat" in args else None
-        lon = float(args["lon"]) if "lon" in args else None
-        radius = float(args["radius_km"]) if "radius_km" in args else None
-    except ValueError:
-        raise InvalidInput("lat, lon and radius_km are numbers", field="lat") from None
-    if lat is not None and not -90 <= lat <= 90:
-        raise InvalidInput("lat is between -90 and 90", field="lat")
-    if lon is not None and not -180 <= lon <= 180:
-        raise InvalidInput("lon is between -180 and 180", field="lon")
-    if radius is not None and not 0.1 <= radius <= 100:
-        raise InvalidInput("radius_km is between 0.1 and 100", field="radius_km")
-    async with db().session() as session:
-        page = await timelines.live(
-            session,
-            locality=args.get("locality"),
-            zone=args.get("zone"),
-            tag=args.get("tag"),
-            lat=lat,
-            lon=lon,
-            radius_km=radius,
-            territory=settings().territory,
-            before=before,
-            limit=limit,
-        )
-        return await timeline_out(session, page)
+    query = rows.live_query(
+        locality=args.get("locality"),
+        zone=args.get("zone"),
+        tag=args.get("tag"),
+        lat=_coordinate("lat", -90, 90),
+        lon=_coordinate("lon", -180, 180),
+        radius_km=_coordinate("radius_km", 0.1, 100),
+        territory=settings().territory,
+        before=before,
+        limit=limit,
+    )
+    async with db().raw() as conn:
+        page = await rows.fetch(conn, query, limit)
+    return timeline_response(page)
 
 
 @blueprint.get("/tags/<tag_name>")
 @tag(["newsfeed"])
-@validate_response(TimelineOut, 200)
+@document_response(TimelineOut, 200)
 async def tag_timeline(tag_name: str):
     before, limit = page_args()
-    async with db().session() as session:
-        viewer = await reader(session, optional=True)
-        return await timeline_out(
-            session, await timelines.hashtag(session, tag_name, viewer, before=before, limit=limit)
-        )
+    async with db().raw() as conn:
+        viewer_id = await reader_id(conn, optional=True)
+        query = rows.hashtag_query(tag_name, viewer_id, before=before, limit=limit)
+        page = await rows.fetch(conn, query, limit)
+    return timeline_response(page)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -222,7 +222,7 @@ async def add_link(
 async def get_local_actor(session: AsyncSession, username: str, *, with_place: bool = True) -> Actor | None:
     stmt = select(Actor).where(
         Actor.local.is_(True),
-        func.lower(Actor.username) == username.lower().lstrip("@"),
+        func.lower(Actor.username) == normal_username(username),
         Actor.deleted_at.is_(None),
     )
     if with_place:
@@ -263,6 +263,33 @@ async def is_member(session: AsyncSession, person: Actor | None, element: Actor)
 async def can_view(session: AsyncSession, viewer: Actor | None, element: Actor) -> bool:
     """Private elements are visible to their members only."""
     return not element.is_private or await is_member(session, viewer, element)
+
+
+def normal_username(username: str) -> str:
+    return username.lower().lstrip("@")
+
+
+def viewable_local_id(username: Any, viewer_id: Any) -> Select:
+    """SQL: the id of the local element ``username`` if the viewer (a person's id) may see it — the rule of
+    ``get_local_actor`` + ``can_view``, as one statement to fold into another (a wall page). Either may be a
+    ``bindparam`` (then ``username`` stands for ``normal_username(name)``)."""
+    if isinstance(username, str):
+        username = normal_username(username)
+    viewable = Actor.is_private.is_(False)
+    if viewer_id is not None:
+        member = select(Link.id).where(
+            Link.subject_id == viewer_id,
+            Link.object_id == Actor.id,
+            Link.type == case(MEMBERSHIP_TYPE, value=Actor.kind),
+            Link.state.in_(MEMBER_STATES),
+        )
+        viewable = or_(viewable, Actor.id == viewer_id, member.exists())
+    return select(Actor.id).where(
+        Actor.local.is_(True),
+        func.lower(Actor.username) == username,
+        Actor.deleted_at.is_(None),
+        viewable,
+    )
 
 
 async def community_counts(session: AsyncSession, element: Actor) -> dict[str, int]:

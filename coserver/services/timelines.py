@@ -8,14 +8,34 @@ author); *private* ones to the wall's members (and their author). Deleted posts 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import Select, and_, case, cast, false, func, literal_column, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.models import Actor, ActorZone, Link, Place, Post, Zone
 
 MAX_LIMIT = 50
+# Written as constants, never bound: a ``$n`` scope would keep a generic prepared plan (the server's
+# statements are prepared) from matching the partial indexes (``scope = 'public'``) and walk the whole table.
+_PUBLIC = literal_column("'public'")
+# Up to this many walls in the area, the live page reads each wall's newest posts (``ix_posts_wall_live``);
+# beyond, it walks the newest public posts (``ix_posts_live``), which then soon meets one of them.
+FEW_WALLS = 150
 
 
 @dataclass(frozen=True)
@@ -24,70 +44,127 @@ class Page:
     next_before: int | None  # pass as ``before`` for the next page
 
 
-def _visible(viewer: Actor | None):
-    """SQL condition: the viewer may see the post."""
-    public = Post.scope == "public"
-    if viewer is None:
+def _visible(viewer_id: int | None):
+    """SQL condition: the viewer (a person's id, None when anonymous) may see the post."""
+    public = Post.scope == _PUBLIC
+    if viewer_id is None:
         return public
     member_of = select(Link.object_id).where(
-        Link.subject_id == viewer.id,
+        Link.subject_id == viewer_id,
         Link.state == "accepted",
         Link.type.in_(("member", "contributor", "attendee")),
     )
     follows = select(Link.object_id).where(
-        Link.subject_id == viewer.id, Link.state == "accepted", Link.type == "follower"
+        Link.subject_id == viewer_id, Link.state == "accepted", Link.type == "follower"
     )
     return or_(
         public,
-        Post.author_id == viewer.id,
-        Post.wall_id == viewer.id,
+        Post.author_id == viewer_id,
+        Post.wall_id == viewer_id,
         and_(Post.scope == "restricted", or_(Post.wall_id.in_(member_of), Post.wall_id.in_(follows))),
         and_(Post.scope == "private", Post.wall_id.in_(member_of)),
     )
 
 
-async def _page(session: AsyncSession, stmt: Select, before: int | None, limit: int) -> Page:
-    """The newest ``limit`` posts of ``stmt`` (before the id ``before``)."""
-    limit = max(1, min(limit, MAX_LIMIT))
+def _ids(*conditions, before: int | None, limit: int) -> Select:
+    """Ids of the newest ``limit + 1`` undeleted posts meeting ``conditions`` (before the id ``before``)."""
+    stmt = select(Post.id).where(*conditions, Post.deleted_at.is_(None))
     if before is not None:
         stmt = stmt.where(Post.id < before)
-    stmt = stmt.where(Post.deleted_at.is_(None)).order_by(Post.id.desc()).limit(limit + 1)
+    return stmt.order_by(Post.id.desc()).limit(_clamp(limit) + 1)
+
+
+def _clamp(limit: int) -> int:
+    return max(1, min(limit, MAX_LIMIT))
+
+
+async def page_of(session: AsyncSession, ids: Select, limit: int) -> Page:
+    """The posts of an id statement (``*_ids``) as ORM objects, newest first (and the next ``before``)."""
+    stmt = select(Post).where(Post.id.in_(ids.scalar_subquery())).order_by(Post.id.desc())
     posts = list(await session.scalars(stmt))
-    more = len(posts) > limit
-    posts = posts[:limit]
-    return Page(posts, posts[-1].id if more and posts else None)
+    return Page(*split_page(posts, limit, lambda p: p.id))
+
+
+def split_page(items: list, limit: int, key) -> tuple[list, int | None]:
+    """``limit + 1`` fetched items -> (the page, the ``before`` of the next page or None)."""
+    limit = _clamp(limit)
+    more = len(items) > limit
+    items = items[:limit]
+    return items, key(items[-1]) if more and items else None
+
+
+def wall_ids(wall_id, viewer_id: int | None, *, before: int | None = None, limit: int = 20) -> Select:
+    """Top-level posts on an element's wall (comments hang under them); ``wall_id`` is an id or a scalar
+    SQL expression (the API folds the username look-up into the page statement)."""
+    return _ids(
+        Post.wall_id == wall_id,
+        Post.in_reply_to_id.is_(None),
+        _visible(viewer_id),
+        before=before,
+        limit=limit,
+    )
 
 
 async def wall(
     session: AsyncSession, element: Actor, viewer: Actor | None, *, before: int | None = None, limit: int = 20
 ) -> Page:
-    """Top-level posts on an element's wall (comments hang under them)."""
-    stmt = select(Post).where(Post.wall_id == element.id, Post.in_reply_to_id.is_(None), _visible(viewer))
-    return await _page(session, stmt, before, limit)
+    return await page_of(session, wall_ids(element.id, _id(viewer), before=before, limit=limit), limit)
+
+
+def _id(actor: Actor | None) -> int | None:
+    return actor.id if actor is not None else None
 
 
 async def comments(session: AsyncSession, post: Post, viewer: Actor | None, limit: int = 200) -> list[Post]:
     stmt = (
         select(Post)
-        .where(Post.root_id == (post.root_id or post.id), Post.deleted_at.is_(None), _visible(viewer))
+        .where(Post.root_id == (post.root_id or post.id), Post.deleted_at.is_(None), _visible(_id(viewer)))
         .order_by(Post.id)
         .limit(limit)
     )
     return list(await session.scalars(stmt))
 
 
-async def home(session: AsyncSession, person: Actor, *, before: int | None = None, limit: int = 20) -> Page:
+def home_ids(person_id, *, before: int | None = None, limit: int = 20) -> Select:
     """What the person follows or belongs to (people, elements, remote accounts), plus their own posts."""
     followed = select(Link.object_id).where(
-        Link.subject_id == person.id,
+        Link.subject_id == person_id,
         Link.state == "accepted",
         Link.type.in_(("follower", "member", "contributor", "attendee")),
     )
-    stmt = select(Post).where(
-        or_(Post.author_id == person.id, Post.author_id.in_(followed), Post.wall_id.in_(followed)),
-        _visible(person),
+    mine_or_followed = or_(
+        Post.author_id == person_id, Post.author_id.in_(followed), Post.wall_id.in_(followed)
     )
-    return await _page(session, stmt, before, limit)
+    return _ids(mine_or_followed, _visible(person_id), before=before, limit=limit)
+
+
+async def home(session: AsyncSession, person: Actor, *, before: int | None = None, limit: int = 20) -> Page:
+    return await page_of(session, home_ids(person.id, before=before, limit=limit), limit)
+
+
+# The builders take values, or ``bindparam`` placeholders when a hot path compiles them once per shape
+# (``coserver.prepared``); strings are then normalised by the caller (``normal_tag``) or in SQL.
+Value = Any
+
+
+def _given(value: Value) -> bool:
+    """A filter is given: a placeholder, or a value that is not None, empty or zero."""
+    return isinstance(value, ColumnElement) or bool(value)
+
+
+def normal_tag(tag: str) -> str:
+    return tag.lower().lstrip("#")
+
+
+def _tagged(tag: Value):
+    """Posts carrying the hashtag ``tag`` (a placeholder stands for the one-tag array ``[normal_tag(t)]``)."""
+    if isinstance(tag, ColumnElement):
+        return Post.tags.contains(tag)
+    return Post.tags.contains([normal_tag(tag)])
+
+
+def _lower(text: Value):
+    return func.lower(text) if isinstance(text, ColumnElement) else text.lower()
 
 
 def _point(lat: float, lon: float):
@@ -105,14 +182,6 @@ def _within(lat: float, lon: float, radius_km: float):
     return and_(Place.location.op("&&")(func._ST_Expand(point, metres)), exact)
 
 
-# Written as constants, never bound: a ``$n`` scope would keep a generic prepared plan (the server's
-# statements are prepared) from matching the partial indexes (``scope = 'public'``) and walk the whole table.
-_PUBLIC = literal_column("'public'")
-# Up to this many walls in the area, the live page reads each wall's newest posts (``ix_posts_wall_live``);
-# beyond, it walks the newest public posts (``ix_posts_live``), which then soon meets one of them.
-FEW_WALLS = 150
-
-
 def _live_posts(*conditions) -> list:
     return [Post.scope == _PUBLIC, Post.in_reply_to_id.is_(None), Post.deleted_at.is_(None), *conditions]
 
@@ -121,10 +190,8 @@ def _newest(stmt: Select, n: int) -> Select:
     return stmt.order_by(Post.id.desc()).limit(n)
 
 
-async def live(
-    session: AsyncSession,
+def live_ids(
     *,
-    viewer: Actor | None = None,
     locality: str | None = None,
     zone: str | None = None,
     tag: str | None = None,
@@ -134,7 +201,7 @@ async def live(
     territory: tuple[float, float, float] | None = None,
     before: int | None = None,
     limit: int = 20,
-) -> Page:
+) -> Select:
     """The territory's live feed: public top-level posts on local walls, and remote public posts located
     inside the territory (``territory`` = centre lat, lon and radius in km); filterable by locality, zone
     (code), radius and hashtag.
@@ -145,25 +212,24 @@ async def live(
     estimate of the places in a radius does not matter): a few walls, each one's newest posts; many, a walk
     of the newest public posts.
     """
-    limit = max(1, min(limit, MAX_LIMIT))
-    n = limit + 1
+    n = _clamp(limit) + 1
     extra = []
     if before is not None:
         extra.append(Post.id < before)
-    if tag:
-        extra.append(Post.tags.contains([tag.lower().lstrip("#")]))
+    if _given(tag):
+        extra.append(_tagged(tag))
     walls = select(Actor.id).where(Actor.local.is_(True), Actor.is_private.is_(False))
     area_filtered = False
-    if locality:
-        in_locality = func.lower(Place.locality) == locality.lower()
+    if _given(locality):
+        in_locality = func.lower(Place.locality) == _lower(locality)
         walls = walls.join(Place, Place.id == Actor.place_id).where(in_locality)
         area_filtered = True
-    if zone:
+    if _given(zone):
         in_zone = select(ActorZone.actor_id).join(Zone, Zone.id == ActorZone.zone_id).where(Zone.code == zone)
         walls = walls.where(Actor.id.in_(in_zone))
         area_filtered = True
     post_place = None
-    if lat is not None and lon is not None and radius_km:
+    if lat is not None and lon is not None and _given(radius_km):
         within = _within(lat, lon, radius_km)
         walls = walls.where(Actor.place_id.in_(select(Place.id).where(within)))
         post_place = select(Place.id).where(within)
@@ -190,16 +256,21 @@ async def live(
         parts.append(_newest(select(Post.id).where(*_live_posts(walk, count > FEW_WALLS, *extra)), n))
     else:
         parts.append(_newest(select(Post.id).where(*_live_posts(Post.wall_id.in_(walls), *extra)), n))
-    if post_place is not None and not locality and not zone:  # remote posts only carry a point
+    # Remote posts only carry a point: not in a locality or a zone.
+    if post_place is not None and not _given(locality) and not _given(zone):
         remote = and_(Post.local.is_(False), Post.place_id.in_(post_place))
         parts.append(_newest(select(Post.id).where(*_live_posts(remote, *extra)), n))
     found = union(*(select(part.subquery().c.id) for part in parts)).subquery()
-    ids = select(found.c.id).order_by(found.c.id.desc()).limit(n)
-    stmt = select(Post).where(Post.id.in_(ids.scalar_subquery())).order_by(Post.id.desc())
-    posts = list(await session.scalars(stmt))
-    more = len(posts) > limit
-    posts = posts[:limit]
-    return Page(posts, posts[-1].id if more and posts else None)
+    return select(found.c.id).order_by(found.c.id.desc()).limit(n)
+
+
+async def live(session: AsyncSession, *, limit: int = 20, **filters) -> Page:
+    """``live_ids`` as ORM posts (``filters``: its keyword arguments)."""
+    return await page_of(session, live_ids(limit=limit, **filters), limit)
+
+
+def hashtag_ids(tag: str, viewer_id: int | None, *, before: int | None = None, limit: int = 20) -> Select:
+    return _ids(_tagged(tag), _visible(viewer_id), before=before, limit=limit)
 
 
 async def hashtag(
@@ -210,11 +281,10 @@ async def hashtag(
     before: int | None = None,
     limit: int = 20,
 ) -> Page:
-    stmt = select(Post).where(Post.tags.contains([tag.lower().lstrip("#")]), _visible(viewer))
-    return await _page(session, stmt, before, limit)
+    return await page_of(session, hashtag_ids(tag, _id(viewer), before=before, limit=limit), limit)
 
 
 async def visible_to(session: AsyncSession, viewer: Actor | None, post: Post) -> bool:
     """Whether ``viewer`` may see ``post`` (the same rule as the timelines)."""
-    found = await session.scalar(select(Post.id).where(Post.id == post.id, _visible(viewer)))
+    found = await session.scalar(select(Post.id).where(Post.id == post.id, _visible(_id(viewer))))
     return found is not None
