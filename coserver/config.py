@@ -40,6 +40,7 @@ class Settings:
     allow_private_addresses: bool = False
     open_registrations: bool = True
     workers: int = 1
+    event_loop: str = "uvloop"  # or "asyncio"
     log_level: str = "info"
     default_locale: str = "fr"
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -174,6 +175,7 @@ _ENV_KEYS = {
     "allow_private_addresses": "COSERVER_ALLOW_PRIVATE_ADDRESSES",
     "open_registrations": "COSERVER_OPEN_REGISTRATIONS",
     "workers": "COSERVER_WORKERS",
+    "event_loop": "COSERVER_EVENT_LOOP",
     "log_level": "COSERVER_LOG_LEVEL",
     "default_locale": "COSERVER_DEFAULT_LOCALE",
     "tile_url": "COSERVER_TILE_URL",
@@ -290,6 +292,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, generate_secret: bool
         values["open_registrations"] = _parse_bool("COSERVER_OPEN_REGISTRATIONS", raw["open_registrations"])
     if "workers" in raw:
         values["workers"] = _parse_int("COSERVER_WORKERS", raw["workers"], 1, 64)
+    if "event_loop" in raw:
+        loop = str(raw["event_loop"]).strip().lower()
+        if loop not in ("uvloop", "asyncio"):
+            raise ConfigError("COSERVER_EVENT_LOOP must be uvloop or asyncio")
+        values["event_loop"] = loop
     if "log_level" in raw:
         level = str(raw["log_level"]).strip().lower()
         if level not in _LOG_LEVELS:

@@ -16,6 +16,7 @@ def test_defaults(tmp_path):
     assert s.bind == "127.0.0.1:8000"
     assert s.database_url is None
     assert s.domain == "127.0.0.1:8000"
+    assert s.event_loop == "uvloop"
 
 
 def test_environment_values(tmp_path):
@@ -30,6 +31,7 @@ def test_environment_values(tmp_path):
             "COSERVER_TERRITORY_NAME": "Rennes",
             "COSERVER_ALLOW_PRIVATE_ADDRESSES": "yes",
             "COSERVER_TIMEZONE": "Europe/Paris",
+            "COSERVER_EVENT_LOOP": "AsyncIO",
         }
     )
     assert s.base_url == "https://territoire.example"
@@ -38,6 +40,7 @@ def test_environment_values(tmp_path):
     assert (s.territory_lat, s.territory_lon, s.territory_name) == (48.11, -1.68, "Rennes")
     assert s.allow_private_addresses is True
     assert s.timezone == "Europe/Paris"
+    assert s.event_loop == "asyncio"
 
 
 @pytest.mark.parametrize(
@@ -53,6 +56,7 @@ def test_environment_values(tmp_path):
         ("COSERVER_ALLOW_PRIVATE_ADDRESSES", "maybe", "true or false"),
         ("COSERVER_TIMEZONE", "Mars/Olympus", "IANA"),
         ("COSERVER_SECRET_KEY", "short", "16 characters"),
+        ("COSERVER_EVENT_LOOP", "trio", "uvloop or asyncio"),
     ],
 )
 def test_bad_values_give_one_line_errors(tmp_path, var, value, needle):

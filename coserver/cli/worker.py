@@ -14,6 +14,7 @@ import signal
 import click
 
 from coserver.cli.common import cli, settings
+from coserver.cli.serve import run_loop
 from coserver.config import Settings
 from coserver.runtime import database
 
@@ -87,4 +88,4 @@ def worker(once: bool, **options) -> None:
     with database(conf) as url:
         migrate.upgrade(url)
         conf = conf.with_overrides(database_url=url)
-        asyncio.run(_work(conf, once=once, options=options))
+        run_loop(conf, _work(conf, once=once, options=options))

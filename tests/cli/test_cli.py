@@ -117,9 +117,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_and_stops_on_sigterm(cli_env):
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+def test_serve_answers_and_stops_on_sigterm(cli_env, event_loop):
     port = _free_port()
     env = {**cli_env, "COSERVER_BIND": f"127.0.0.1:{port}", "COSERVER_BASE_URL": f"http://127.0.0.1:{port}"}
+    env["COSERVER_EVENT_LOOP"] = event_loop
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("COSERVER_", "DATABASE_URL"))}
     proc = subprocess.Popen(
         [*COSERVER, "serve"],
