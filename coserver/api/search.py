@@ -92,7 +92,12 @@ class HitOut(BaseModel):
 
 class SearchOut(BaseModel):
     items: list[HitOut]
-    counts: dict[str, int] = Field(description="Hits per kind for the same query without kinds (capped)")
+    counts: dict[str, int] = Field(
+        description="Hits per kind for the same query without kinds; lower bounds when counts_capped"
+    )
+    counts_capped: bool = Field(
+        False, description="The counts stopped at a cap (a busy area or a broad text): read them as 'N+'"
+    )
     total: int | None = Field(None, description="Number of hits of the query, when counted exactly")
     next: str | None = Field(None, description="URL of the next page, or null")
 
@@ -205,6 +210,7 @@ async def search_endpoint() -> Response:
     body = {
         "items": [hit_json(hit, params.point is not None) for hit in page.hits],
         "counts": page.counts,
+        "counts_capped": page.counts_capped,
         "total": page.total,
         "next": next_url,
     }

@@ -40,13 +40,14 @@ async def test_search_json_shape_and_distance(client, territory):
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     body = await response.get_json()
-    assert set(body) == {"items", "counts", "total", "next"}
+    assert set(body) == {"items", "counts", "counts_capped", "total", "next"}
     assert [item["name"] for item in body["items"]] == [f"Jardin {i}" for i in range(6)]
     first = body["items"][0]
     assert first["distance_m"] == 0 and body["items"][5]["distance_m"] == pytest.approx(500, abs=0.1)
     assert first["kind"] == "organization" and first["tags"] == ["compost"] and first["local"] is True
     assert first["id"].startswith("http://127.0.0.1:8000/actors/")
     assert body["counts"] == {"person": 0, "organization": 6, "project": 0, "event": 2, "poi": 0}
+    assert body["counts_capped"] is False
     assert body["total"] == 6 and body["next"] is None
     plain = await (await client.get("/api/v1/search?q=kabar")).get_json()
     assert "distance_m" not in plain["items"][0]  # no point, no distance
