@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from geoalchemy2 import Geography
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Computed,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Identity,
     Index,
@@ -128,6 +130,13 @@ class Actor(Base):
     organizer_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"), index=True)
     place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"), index=True)
+    # The place's point, copied by PostgreSQL (triggers of migration 0009): read-only here, never assigned.
+    location = mapped_column(
+        Geography(geometry_type="POINT", srid=4326, spatial_index=False),
+        server_default=FetchedValue(),
+        server_onupdate=FetchedValue(),
+        deferred=True,
+    )
 
     # Federation
     public_key_pem: Mapped[str | None] = mapped_column(Text)

@@ -10,6 +10,8 @@ Indexes each filter is meant to use:
   nearest-first: the same index through KNN ``ORDER BY location <-> point``;
 * ``bbox``: the same GiST index through geography ``&&`` against the box (densified, with a small margin,
   split at the antimeridian), then an exact longitude/latitude test;
+* a radius or a box with a time window: the same tests on ``actors.location`` (the place's point, copied by
+  triggers, migration 0009), with the window's span: ``ix_actors_location_span`` (GiST over both);
 * ``tags``/``theme``: ``ix_actors_tags`` (GIN); ``zone``: ``actor_zones`` (filled when elements are saved).
 """
 
@@ -135,8 +137,8 @@ def _tags_clause(params: SearchParams) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _bbox_clause(bbox: tuple[float, float, float, float]) -> ColumnElement[bool]:
-    """Inside a lon/lat box: a GiST-indexed geography ``&&`` superset, then the exact test."""
+def _bbox_clause(bbox: tuple[float, float, float, float], location: ColumnElement) -> ColumnElement[bool]:
+    """``location`` inside a lon/lat box: a GiST-indexed geography ``&&`` superset, then the exact test."""
     minlon, minlat, maxlon, maxlat = bbox
     spans = [(minlon, maxlon)] if minlon < maxlon else [(minlon, 180.0), (-180.0, maxlon)]
     low, high = max(minlat - BBOX_MARGIN_DEG, -90.0), min(maxlat + BBOX_MARGIN_DEG, 90.0)
@@ -149,8 +151,8 @@ def _bbox_clause(bbox: tuple[float, float, float, float]) -> ColumnElement[bool]
             b = min(west + (i + 1) * step + BBOX_MARGIN_DEG, 180.0)
             corners = (_v(a), _v(low), _v(b), _v(high))
             envelope = func.ST_Segmentize(func.ST_MakeEnvelope(*corners, _v(4326)), _v(BBOX_SEGMENT_DEG))
-            boxes.append(P.c.location.op("&&")(cast(envelope, _GEOGRAPHY)))
-    geom = cast(P.c.location, _POINT_GEOMETRY)
+            boxes.append(location.op("&&")(cast(envelope, _GEOGRAPHY)))
+    geom = cast(location, _POINT_GEOMETRY)
     x, y = func.ST_X(geom), func.ST_Y(geom)
     west, east = _v(minlon), _v(maxlon)
     in_lon = x.between(west, east) if minlon < maxlon else or_(x >= west, x <= east)
@@ -179,11 +181,19 @@ def _unestimated(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return case((condition, true()), else_=false())
 
 
-def _within(point: ColumnElement, metres: float) -> ColumnElement[bool]:
+def _within(point: ColumnElement, metres: float, location: ColumnElement) -> ColumnElement[bool]:
     """``ST_DWithin(location, point, metres)``: its GiST box test (what the function adds itself), then the
     exact test, unestimated."""
-    box = P.c.location.op("&&")(func._ST_Expand(point, _v(metres)))
-    return and_(box, _unestimated(func.ST_DWithin(P.c.location, point, _v(metres))))
+    box = location.op("&&")(func._ST_Expand(point, _v(metres)))
+    return and_(box, _unestimated(func.ST_DWithin(location, point, _v(metres))))
+
+
+def where_location(params: SearchParams) -> ColumnElement:
+    """The point a "where" tests: the element's own copy of its place's point (``actors.location``, kept by
+    triggers) when a time window comes with it, so that ``ix_actors_location_span`` (GiST over the point and
+    the span) serves both in one index scan; otherwise the place's point (``idx_places_location``)."""
+    windowed = params.start is not None or params.end is not None
+    return A.c.location if windowed else P.c.location
 
 
 def _zone_clause(params: SearchParams) -> ColumnElement[bool]:

@@ -40,6 +40,7 @@ from coserver.search.clauses import (
     _within,
     _zone_clause,
     visibility,
+    where_location,
 )
 from coserver.search.cursor import Cursor, encode_cursor
 from coserver.search.hits import SearchHit, without_hidden_fields
@@ -102,12 +103,13 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
     located = point is not None or params.bbox is not None
     if located or params.zone:
         where.append(_person_public("place"))  # a person's hidden place never matches a "where"
+    location = where_location(params)
     if located:
-        where.append(P.c.location.is_not(None))
+        where.append(location.is_not(None))
     if point is not None and params.radius_km is not None:
-        where.append(_within(point, params.radius_km * 1000.0))
+        where.append(_within(point, params.radius_km * 1000.0, location))
     if params.bbox is not None:
-        where.append(_bbox_clause(params.bbox))
+        where.append(_bbox_clause(params.bbox, location))
     if params.zone:
         where.append(_zone_clause(params))
     if params.start is not None or params.end is not None:

@@ -129,11 +129,66 @@ async def test_radius_estimate_is_not_one_place(db, settings, bulk):
     assert all(n["Plan Rows"] * 10 >= n["Actual Rows"] for n in places), plan
 
 
-async def test_agenda_window_uses_the_span_index(db, settings, bulk):
-    agenda = agenda_params(params(settings, lat=LAT, lon=LON, radius_km=50), settings)
-    sql, args = compiled(build_statements(settings, agenda).hits)
+async def _plan_without_seqscan(db, statement) -> str:
+    sql, args = compiled(statement)
     async with db.engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
         await raw.execute("SET enable_seqscan = off")
-        plan = "\n".join(r[0] for r in await raw.fetch("EXPLAIN (COSTS OFF) " + sql, *args))
-    assert "ix_actors_span" in plan, plan
+        return "\n".join(r[0] for r in await raw.fetch("EXPLAIN (COSTS OFF) " + sql, *args))
+
+
+async def test_agenda_window_uses_the_span_index(db, settings, bulk):
+    agenda = agenda_params(params(settings), settings)
+    plan = await _plan_without_seqscan(db, build_statements(settings, agenda).hits)
+    # Either GiST over the span serves a window alone (the place+time one through its second column).
+    assert "Index Scan on ix_actors_span" in plan or "Index Scan on ix_actors_location_span" in plan, plan
+    assert "tstzrange(starts_at" in plan.split("Index Cond", 1)[1], plan
+
+
+def _index_cond(plan: str, index: str) -> str:
+    lines = plan.splitlines()
+    at = next(i for i, line in enumerate(lines) if f"Scan on {index}" in line or f"using {index}" in line)
+    return lines[at + 1]
+
+
+async def test_agenda_window_and_radius_use_the_place_time_index(db, settings, bulk):
+    """Point and span tested in one scan of ``ix_actors_location_span``; no place read from its GiST."""
+    agenda = agenda_params(params(settings, lat=LAT, lon=LON, radius_km=10), settings)
+    for which in ("hits", "facets"):
+        plan = await _plan_without_seqscan(db, getattr(build_statements(settings, agenda), which))
+        assert "ix_actors_location_span" in plan, plan
+        cond = _index_cond(plan, "ix_actors_location_span")
+        assert "Index Cond" in cond and "location && " in cond and "tstzrange(starts_at" in cond, plan
+        assert "idx_places_location" not in plan and "ix_actors_span " not in plan, plan
+
+
+async def test_agenda_window_and_bbox_use_the_place_time_index(db, settings, bulk):
+    box = f"{LON - 0.05},{LAT - 0.05},{LON + 0.05},{LAT + 0.05}"
+    agenda = agenda_params(params(settings, bbox=box), settings)
+    plan = await _plan_without_seqscan(db, build_statements(settings, agenda).hits)
+    cond = _index_cond(plan, "ix_actors_location_span")
+    assert "location && " in cond and "tstzrange(starts_at" in cond, plan
+    assert "idx_places_location" not in plan, plan
+
+
+async def test_agenda_window_and_radius_match_the_place_tests(db, settings, bulk):
+    """Through the copied point or through the place's own: the same events, in the same order."""
+    from coserver.search.agenda import agenda
+
+    agenda_args = dict(lat=LAT, lon=LON, radius_km=40, limit=100)
+    async with db.session() as s:
+        page = await agenda(s, settings, params(settings, **agenda_args))
+        window = agenda_params(params(settings, **agenda_args), settings)
+        rows = await s.execute(
+            text(
+                "SELECT a.id FROM actors a JOIN places p ON p.id = a.place_id"
+                " WHERE a.kind = 'event' AND a.deleted_at IS NULL"
+                " AND ST_DWithin(p.location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 40000)"
+                " AND a.starts_at < :end AND COALESCE(a.ends_at, a.starts_at) > :start"
+                " ORDER BY a.starts_at, a.id"
+            ),
+            {"lat": LAT, "lon": LON, "start": window.start, "end": window.end},
+        )
+    expected = [r[0] for r in rows]
+    assert len(expected) > 10
+    assert [hit.id for hit in page.hits] == expected[:100]
