@@ -149,6 +149,8 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
         columns = [*columns[:-2], top.c.rank.label("rank"), top.c.rank.label("sort_key")]
         ranked = top.join(A, A.c.id == top.c.id).outerjoin(P, P.c.id == A.c.place_id)
         hits = select(*columns).select_from(ranked).order_by(top.c.rank.desc(), top.c.id)
+    elif located and location is A.c.location and params.sort == "date":
+        hits = _page_then_places(columns, [*matches, *keyset], order.order_by, params.limit)
     else:
         hits = (
             select(*columns)
@@ -162,10 +164,27 @@ def build_statements(settings: Settings, params: SearchParams, viewer_id: int | 
         walk = _recency_walk(columns, matches, keyset, order.order_by, params.limit)
 
     # Facets: one scan of FACET_CAP + 1 matching rows at most (no join to places unless a filter needs it).
-    sample = select(A.c.kind).select_from(joined if located else A).where(*where).limit(FACET_CAP + 1)
+    # Located through the element's own point (a window): every condition is on actors, no join at all.
+    sampled = joined if located and location is P.c.location else A
+    sample = select(A.c.kind).select_from(sampled).where(*where).limit(FACET_CAP + 1)
     sample_rows = sample.subquery()
     facets = select(sample_rows.c.kind, func.count().label("n")).group_by(sample_rows.c.kind)
     return Statements(hits=hits, facets=facets, walk=walk)
+
+
+def _page_then_places(columns, conditions, order_by, limit: int) -> Select:
+    """A page of elements found and sorted on ``actors`` alone (every condition is there: a window located
+    through ``actors.location``), then their places by primary key: the page's ``limit + 1`` places are
+    read, not those of every event of the area's week. The same rows as the single statement: an element
+    with a location has a place (the triggers copy it from there)."""
+    wanted = [A.c[name] for name in dict.fromkeys((*_ACTOR_COLUMNS, "place_id"))]
+    page = select(*wanted).where(*conditions).order_by(*order_by).limit(limit + 1).subquery("page")
+    adapt = ClauseAdapter(page).traverse
+    return (
+        select(*(adapt(c) for c in columns))
+        .select_from(page.join(P, P.c.id == page.c.place_id))
+        .order_by(*(adapt(c) for c in order_by))
+    )
 
 
 def _recency_walk(columns, matches, keyset, order_by, limit: int) -> Select:
