@@ -199,10 +199,11 @@ def _recency_walk(columns, matches, keyset, order_by, limit: int) -> Select:
     newest = select(*wanted).where(*on_actors).order_by(A.c.id.desc()).limit(RECENCY_WALK).subquery("newest")
     adapt = ClauseAdapter(newest).traverse
     walked = newest.join(P, P.c.id == newest.c.place_id)
+    # A window located through ``actors.location`` leaves no condition on places.
     return (
         select(*(adapt(c) for c in columns))
         .select_from(walked)
-        .where(_unestimated(and_(*on_places)))
+        .where(*([_unestimated(and_(*on_places))] if on_places else []))
         .order_by(*(adapt(c) for c in order_by))
         .limit(limit + 1)
     )

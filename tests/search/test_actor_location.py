@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from coserver.search.agenda import agenda, agenda_params
+from coserver.search.engine import search
 from tests.factories import make_element
 from tests.search.territory import CENTRE, Territory, north_of, params
 
@@ -142,3 +143,27 @@ async def test_the_agenda_follows_a_moved_place(db, settings):
         )
     async with db.session() as s:
         assert [h.id for h in (await agenda(s, settings, window)).hits] == [near.id]
+
+
+async def test_a_window_with_a_radius_in_every_sort_order(db, settings):
+    """Search (not only the agenda) with a window and a radius: recency (its walk of the newest elements
+    has no place condition left), nearest-first and by date find the same events."""
+    start = datetime(2026, 12, 1, 18, tzinfo=UTC)
+    async with db.transaction() as s:
+        t = Territory(s)
+        inside = [
+            await t.element("event", f"In {m}", lat=north_of(LAT, LON, m)[0], lon=LON, starts_at=start)
+            for m in (100, 2_000, 4_900)
+        ]
+        await t.element("event", "Too far", lat=north_of(LAT, LON, 5_100)[0], lon=LON, starts_at=start)
+        await t.element("event", "Too late", lat=LAT, lon=LON, starts_at=start + timedelta(days=30))
+    expected = {e.id for e in inside}
+    for sort in ("recency", "distance", "date"):
+        query = params(
+            settings, lat=LAT, lon=LON, radius_km=5, from_="2026-11-30", to="2026-12-02", sort=sort
+        )
+        async with db.session() as s:
+            page = await search(s, settings, query)
+        assert {h.id for h in page.hits} == expected, sort
+        if sort == "distance":
+            assert [h.id for h in page.hits] == [e.id for e in inside]

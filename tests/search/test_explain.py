@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
-from coserver.search.agenda import agenda_params
+from coserver.search.agenda import agenda, agenda_params
 from coserver.search.engine import build_statements, search
 from tests.search.territory import CENTRE, bulk_insert, params
 
@@ -173,8 +173,6 @@ async def test_agenda_window_and_bbox_use_the_place_time_index(db, settings, bul
 
 async def test_agenda_window_and_radius_match_the_place_tests(db, settings, bulk):
     """Through the copied point or through the place's own: the same events, in the same order."""
-    from coserver.search.agenda import agenda
-
     agenda_args = dict(lat=LAT, lon=LON, radius_km=40, limit=100)
     async with db.session() as s:
         page = await agenda(s, settings, params(settings, **agenda_args))
