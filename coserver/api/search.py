@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from quart import Response, request
 from quart_schema import document_querystring, document_response, tag
@@ -167,7 +167,7 @@ def _next_url(conf: Settings, params: SearchParams, cursor: str | None) -> str |
 
 def _response(body: Any, mimetype: str, next_url: str | None, status: int = 200) -> Response:
     if isinstance(body, dict | list):
-        body = json.dumps(body, ensure_ascii=False, default=str)
+        body = orjson.dumps(body, default=str)
     if mimetype.startswith("text/"):
         mimetype += "; charset=utf-8"
     response = Response(body, status=status, content_type=mimetype)

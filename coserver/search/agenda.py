@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coserver.config import Settings
-from coserver.search.engine import facet_counts, search
+from coserver.search.engine import build_statements, facet_counts, search
 from coserver.search.hits import SearchHit
 from coserver.search.params import AGENDA_DEFAULT_DAYS, SearchParams
 
@@ -116,11 +116,12 @@ async def agenda(
     assert params.start is not None and params.end is not None
     node_tz = ZoneInfo(settings.timezone)
     # A first page holding every event is the total; otherwise the events are counted (capped).
-    page = await search(session, settings, params, viewer_id=viewer_id, with_counts=False)
+    built = build_statements(settings, params, viewer_id)
+    page = await search(session, settings, params, viewer_id=viewer_id, with_counts=False, statements=built)
     if params.cursor is None and page.next_cursor is None:
         total: int | None = len(page.hits)
     else:
-        counts = await facet_counts(session, settings, params, viewer_id=viewer_id)
+        counts = await facet_counts(session, settings, params, viewer_id=viewer_id, statements=built)
         total = counts.counts.get("event") if counts.total is not None else None
     first_day, last_day = window_days(params.start, params.end, node_tz)
     return AgendaPage(
