@@ -92,7 +92,8 @@ async def engine_statements(conn, settings: Settings, endpoint: str, args: Args)
     """The statements the engine sends for these parameters, in order (``coserver.search.engine.search``
     and ``coserver.search.agenda.agenda``): a located recency query's walk, the hits statement unless the
     walk found a page, the facet counts unless the first page holds the whole result (the agenda: unless
-    it holds every event), then the session setting every search request sets (parallel workers off; set
+    it holds every event; a located query's between the settings that turn bitmap scans off and on), then
+    the session setting every search request sets (parallel workers off; set
     once per connection here, sent after the page statement so that the rows column stays the page's).
     Which of them run depends on the data: the walk and the hits are run once here, on ``conn``, to know."""
     from werkzeug.datastructures import MultiDict
@@ -114,7 +115,10 @@ async def engine_statements(conn, settings: Settings, endpoint: str, args: Args)
         sent.append(for_asyncpg(built.hits))
         rows = len(await conn.fetch(*_unpacked(sent[-1])))
     complete = rows <= params.limit and (endpoint == "agenda" or not params.kinds)
-    if not complete:
+    if not complete and built.stream_facets:  # the facet sample of a radius or a box: no bitmap scan
+        facets = for_asyncpg(built.facets)
+        sent += [("SET enable_bitmapscan = off", []), facets, ("SET enable_bitmapscan = on", [])]
+    elif not complete:
         sent.append(for_asyncpg(built.facets))
     return [*sent, ("SET max_parallel_workers_per_gather = 0", [])]
 

@@ -6,12 +6,15 @@ Indexes each filter is meant to use:
 
 * ``q``: ``ix_actors_search_vector`` (GIN, French + English stems, accents folded) OR'ed with
   ``ix_actors_name_trgm`` (GIN trigrams on the unaccented lower-case name: typos);
-* a point with ``radius_km``: ``idx_places_location`` (GiST) through ``ST_DWithin`` on the spheroid;
-  nearest-first: the same index through KNN ``ORDER BY location <-> point``;
+* a "where" (point with ``radius_km``, ``bbox``, nearest-first) tests ``actors.location``, the element's
+  copy of its place's point (kept by triggers, migration 0009), never ``places.location``: the statement
+  filters and sorts on ``actors`` alone and joins only its page's places, by primary key;
+* a point with ``radius_km``: ``ix_actors_location`` (GiST, migration 0011) through ``ST_DWithin`` on the
+  spheroid; nearest-first: the same index through KNN ``ORDER BY location <-> point``;
 * ``bbox``: the same GiST index through geography ``&&`` against the box (densified, with a small margin,
   split at the antimeridian), then an exact longitude/latitude test;
-* a radius or a box with a time window: the same tests on ``actors.location`` (the place's point, copied by
-  triggers, migration 0009), with the window's span: ``ix_actors_location_span`` (GiST over both);
+* a radius or a box with a time window: the same tests with the window's span: ``ix_actors_location_span``
+  (GiST over both);
 * ``tags``/``theme``: ``ix_actors_tags`` (GIN); ``zone``: ``actor_zones`` (filled when elements are saved).
 """
 
@@ -188,12 +191,12 @@ def _within(point: ColumnElement, metres: float, location: ColumnElement) -> Col
     return and_(box, _unestimated(func.ST_DWithin(location, point, _v(metres))))
 
 
-def where_location(params: SearchParams) -> ColumnElement:
+def where_location() -> ColumnElement:
     """The point a "where" tests: the element's own copy of its place's point (``actors.location``, kept by
-    triggers) when a time window comes with it, so that ``ix_actors_location_span`` (GiST over the point and
-    the span) serves both in one index scan; otherwise the place's point (``idx_places_location``)."""
-    windowed = params.start is not None or params.end is not None
-    return A.c.location if windowed else P.c.location
+    triggers), so that every condition of a located query is on ``actors``: ``ix_actors_location`` serves a
+    radius, a box and nearest-first, ``ix_actors_location_span`` (GiST over the point and the span) a
+    radius or a box with a time window. An element has a location exactly when its place has one."""
+    return A.c.location
 
 
 def _zone_clause(params: SearchParams) -> ColumnElement[bool]:
@@ -260,7 +263,7 @@ def _order(params: SearchParams, point: ColumnElement | None, rank: ColumnElemen
     c: Cursor | None = params.cursor
     if params.sort == "distance":
         assert point is not None
-        key = P.c.location.op("<->", return_type=Float(53))(point)
+        key = A.c.location.op("<->", return_type=Float(53))(point)
         after = tuple_(key, A.c.id) > tuple_(literal(c.key, Float(53)), literal(c.id)) if c else None
         return _Order(key, key, [key, A.c.id], after)
     if params.sort == "relevance":
@@ -284,16 +287,17 @@ def _order(params: SearchParams, point: ColumnElement | None, rank: ColumnElemen
 
 
 def _nearest_reach(
-    joined, where: list[ColumnElement[bool]], key: ColumnElement, point: ColumnElement, limit: int
+    where: list[ColumnElement[bool]], key: ColumnElement, point: ColumnElement, limit: int
 ) -> ColumnElement[bool]:
-    """Nearest-first with an id tiebreak, served by the GiST index.
+    """Nearest-first with an id tiebreak, served by the GiST index (``ix_actors_location``).
 
     ``ORDER BY location <-> point, id`` cannot be read from the index (PostgreSQL then sorts every row), while
     ``ORDER BY location <-> point LIMIT n`` is a KNN index scan. So: find the distance ``reach`` of the
     ``limit + 1``-th nearest hit by KNN, keep the rows within ``reach`` (``ST_DWithin`` on the sphere, which
     is what ``<->`` measures, with a hair of margin: an index range scan), and sort those by (distance, id).
-    Every hit of the page is within ``reach``, so nothing is missed, ties included.
+    Every hit of the page is within ``reach``, so nothing is missed, ties included. Every condition of
+    ``where`` is on ``actors`` (the point is ``actors.location``): both scans read no place.
     """
-    knn = select(key.label("d")).select_from(joined).where(*where).order_by(key).limit(limit + 1).subquery()
+    knn = select(key.label("d")).where(*where).order_by(key).limit(limit + 1).subquery()
     reach = select(func.max(knn.c.d)).scalar_subquery()
-    return func.ST_DWithin(P.c.location, point, reach * 1.000001 + 1.0, False)
+    return func.ST_DWithin(A.c.location, point, reach * 1.000001 + 1.0, False)

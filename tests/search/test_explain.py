@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -43,17 +44,36 @@ async def explain(db, settings, which: str = "hits", **values) -> str:
     return "\n".join(row[0] for row in rows)
 
 
-async def test_radius_uses_the_gist_index(db, settings, bulk):
+def _uses_location_index(plan: str) -> bool:
+    """``ix_actors_location`` (not ``ix_actors_location_span``) serves a scan of ``plan``."""
+    return re.search(r"ix_actors_location\b", plan) is not None
+
+
+def _places_by_key_only(plan: str) -> None:
+    """Places are read by primary key (the page's rows), never through their GiST index nor scanned."""
+    assert "idx_places_location" not in plan, plan
+    assert "Seq Scan on places" not in plan and "Bitmap Heap Scan on places" not in plan, plan
+    for line in plan.splitlines():
+        if " on places" in line:
+            assert "using pk_places on places" in line, plan
+
+
+async def test_radius_uses_the_actor_location_index(db, settings, bulk):
     plan = await explain(db, settings, lat=LAT, lon=LON, radius_km=5, kinds="event")
-    assert "idx_places_location" in plan, plan
-    assert "Seq Scan on places" not in plan, plan
+    assert _uses_location_index(plan), plan
+    assert "Seq Scan on actors" not in plan, plan
+    _places_by_key_only(plan)
 
 
-async def test_nearest_first_is_a_knn_index_scan(db, settings, bulk):
+async def test_nearest_first_is_a_knn_scan_of_the_actor_location_index(db, settings, bulk):
     plan = await explain(db, settings, lat=LAT, lon=LON)
-    assert "Index Scan using idx_places_location" in plan, plan
+    assert "Index Scan using ix_actors_location on actors" in plan, plan
     assert "Order By: (location <-> " in plan, plan
-    assert "Seq Scan on places" not in plan, plan
+    assert "Seq Scan on actors" not in plan, plan
+    _places_by_key_only(plan)
+    plan = await explain(db, settings, lat=LAT, lon=LON, radius_km=5, kinds="event", sort="distance")
+    assert _uses_location_index(plan), plan
+    _places_by_key_only(plan)
 
 
 async def test_text_uses_the_full_text_index(db, settings, bulk):
@@ -66,15 +86,27 @@ async def test_text_uses_the_full_text_index(db, settings, bulk):
     assert "ix_actors_name_trgm" in plan, plan
 
 
-async def test_bbox_uses_the_gist_index(db, settings, bulk):
-    plan = await explain(db, settings, bbox=f"{LON - 0.05},{LAT - 0.05},{LON + 0.05},{LAT + 0.05}")
-    assert "idx_places_location" in plan, plan
-    assert "Seq Scan on places" not in plan, plan
+async def test_bbox_uses_the_actor_location_index(db, settings, bulk):
+    box = f"{LON - 0.05},{LAT - 0.05},{LON + 0.05},{LAT + 0.05}"
+    for sort in ("recency", "date"):
+        plan = await explain(db, settings, bbox=box, sort=sort)
+        assert _uses_location_index(plan), plan
+        assert "Seq Scan on actors" not in plan, plan
+        _places_by_key_only(plan)
 
 
-async def test_facets_of_a_radius_query_use_the_gist_index(db, settings, bulk):
+async def test_recency_walk_reads_actors_then_the_pages_places(db, settings, bulk):
+    box = f"{LON - 0.05},{LAT - 0.05},{LON + 0.05},{LAT + 0.05}"
+    plan = await explain(db, settings, "walk", bbox=box, sort="recency")
+    assert "Index Scan Backward using pk_actors on actors" in plan, plan
+    _places_by_key_only(plan)
+
+
+async def test_facets_of_a_located_query_read_actors_alone(db, settings, bulk):
     plan = await explain(db, settings, "facets", lat=LAT, lon=LON, radius_km=3)
-    assert "idx_places_location" in plan and "Seq Scan on places" not in plan, plan
+    assert _uses_location_index(plan) and "places" not in plan, plan
+    plan = await explain(db, settings, "facets", bbox=f"{LON - 0.05},{LAT - 0.05},{LON + 0.05},{LAT + 0.05}")
+    assert "places" not in plan, plan
 
 
 async def test_bulk_results_are_consistent(db, settings, bulk):
@@ -113,10 +145,10 @@ async def test_located_values_are_written_into_the_statement(settings):
 
 
 async def test_a_dense_box_is_estimated_close_to_its_size(db, settings, bulk):
-    """The exact box test is unestimated (CASE): the planner sees the box's thousands of places, not one, and
-    pages by recency instead of sorting every element of a town."""
+    """The exact box test is unestimated (CASE): the planner sees the box's thousands of elements, not one,
+    and pages by recency instead of sorting every element of a town."""
     plan = await explain_json(db, settings, bbox=f"{LON - 0.3},{LAT - 0.3},{LON + 0.3},{LAT + 0.3}")
-    scans = [n for n in nodes(plan) if n.get("Relation Name") == "places"]
+    scans = [n for n in nodes(plan) if n.get("Relation Name") == "actors"]
     assert scans, plan
     for scan in scans:
         if scan["Actual Rows"] * scan.get("Actual Loops", 1) > 100:
@@ -125,8 +157,8 @@ async def test_a_dense_box_is_estimated_close_to_its_size(db, settings, bulk):
 
 async def test_radius_estimate_is_not_one_place(db, settings, bulk):
     plan = await explain_json(db, settings, lat=LAT, lon=LON, radius_km=20, sort="recency")
-    places = [n for n in nodes(plan) if n.get("Relation Name") == "places" and n["Actual Rows"] > 100]
-    assert all(n["Plan Rows"] * 10 >= n["Actual Rows"] for n in places), plan
+    scans = [n for n in nodes(plan) if n.get("Relation Name") == "actors" and n["Actual Rows"] > 100]
+    assert all(n["Plan Rows"] * 10 >= n["Actual Rows"] for n in scans), plan
 
 
 async def _plan_without_seqscan(db, statement) -> str:
