@@ -88,11 +88,7 @@ class Actor(Base):
             postgresql_where=text("starts_at IS NOT NULL"),
         ),
         Index("ix_actors_search_vector", "search_vector", postgresql_using="gin"),
-        Index(
-            "ix_actors_name_trgm",
-            text("co_unaccent(lower(name)) gin_trgm_ops"),
-            postgresql_using="gin",
-        ),
+        Index("ix_actors_name_folded_trgm", text("name_folded gin_trgm_ops"), postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -160,6 +156,8 @@ class Actor(Base):
     )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     search_vector = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), deferred=True)
+    # The name accent- and case-folded once per write (trigram matches and similarity of the text search).
+    name_folded = mapped_column(Text, Computed("co_unaccent(lower(name))", persisted=True), deferred=True)
 
     place: Mapped[Place | None] = relationship(lazy="raise", foreign_keys=[place_id])
     organizer: Mapped[Actor | None] = relationship(

@@ -5,7 +5,7 @@ sort order and keyset condition. Built with SQLAlchemy Core over the ``actors`` 
 Indexes each filter is meant to use:
 
 * ``q``: ``ix_actors_search_vector`` (GIN, French + English stems, accents folded) OR'ed with
-  ``ix_actors_name_trgm`` (GIN trigrams on the unaccented lower-case name: typos);
+  ``ix_actors_name_folded_trgm`` (GIN trigrams on the stored unaccented lower-case name: typos);
 * a "where" (point with ``radius_km``, ``bbox``, nearest-first) tests ``actors.location``, the element's
   copy of its place's point (kept by triggers, migration 0009), never ``places.location``: the statement
   filters and sorts on ``actors`` alone and joins only its page's places, by primary key;
@@ -109,7 +109,7 @@ def _text_query(q: str) -> _Text:
     tsquery = func.websearch_to_tsquery(literal_column("'french'::regconfig"), folded).op("||")(
         func.websearch_to_tsquery(literal_column("'english'::regconfig"), folded)
     )
-    name = func.co_unaccent(func.lower(A.c.name))
+    name = A.c.name_folded  # co_unaccent(lower(name)), stored (migration 0010)
     query_name = func.co_unaccent(func.lower(q))
     by_name = or_(
         name.op("%")(query_name),  # similar names ("jardn partagé")

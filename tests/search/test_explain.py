@@ -83,7 +83,7 @@ async def test_text_uses_the_full_text_index(db, settings, bulk):
     assert "Bitmap Index Scan on ix_actors_search_vector" in plan, plan
     plan = await explain(db, settings, q="resourcerie")  # typo
     assert "Bitmap Index Scan on ix_actors_search_vector" in plan, plan
-    assert "ix_actors_name_trgm" in plan, plan
+    assert "ix_actors_name_folded_trgm" in plan, plan
 
 
 async def test_bbox_uses_the_actor_location_index(db, settings, bulk):
