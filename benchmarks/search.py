@@ -99,7 +99,7 @@ async def engine_statements(conn, settings: Settings, endpoint: str, args: Args)
     from werkzeug.datastructures import MultiDict
 
     from coserver.search.agenda import agenda_params
-    from coserver.search.engine import build_statements
+    from coserver.search.engine import build_statements, probed_counts
     from coserver.search.params import parse_params
 
     params = parse_params(MultiDict(args), settings, endpoint=endpoint)
@@ -115,7 +115,15 @@ async def engine_statements(conn, settings: Settings, endpoint: str, args: Args)
         sent.append(for_asyncpg(built.hits))
         rows = len(await conn.fetch(*_unpacked(sent[-1])))
     complete = rows <= params.limit and (endpoint == "agenda" or not params.kinds)
-    if not complete and built.stream_facets:  # the facet sample of a radius or a box: no bitmap scan
+    if not complete and built.probe is not None:  # a located text query: the probe, then maybe the sample
+        probe = for_asyncpg(built.probe)
+        sent += [("SET enable_bitmapscan = off", []), probe, ("SET enable_bitmapscan = on", [])]
+        await conn.execute("SET enable_bitmapscan = off")
+        settled = probed_counts(await conn.fetch(*_unpacked(probe)), params)
+        await conn.execute("SET enable_bitmapscan = on")
+        if settled is None:
+            sent.append(for_asyncpg(built.facets))
+    elif not complete and built.stream_facets:  # the facet sample of a radius or a box: no bitmap scan
         facets = for_asyncpg(built.facets)
         sent += [("SET enable_bitmapscan = off", []), facets, ("SET enable_bitmapscan = on", [])]
     elif not complete:

@@ -6,9 +6,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import text
+
 from coserver.search.agenda import agenda
 from coserver.search.cursor import decode_cursor
-from coserver.search.engine import FACET_CAP, RECENCY_WALK, build_statements, facet_counts, search
+from coserver.search.engine import (
+    FACET_CAP,
+    RECENCY_WALK,
+    build_statements,
+    facet_counts,
+    probed_counts,
+    search,
+)
 from tests.search.territory import CENTRE, Territory, bulk_insert, params
 
 LAT, LON = CENTRE
@@ -115,3 +124,48 @@ async def test_agenda_total_with_one_page_and_with_several(db, settings):
     assert len(whole.hits) == whole.total == 12 and whole.next_cursor is None
     assert len(paged.hits) == 5 and paged.total == 12 and paged.next_cursor is not None
     assert second.total == 12 and [h.name for h in second.hits] == [f"Fête {i}" for i in range(5, 10)]
+
+
+async def _kinds_of_every_hit(db, settings, **values) -> dict[str, int]:
+    p, found = params(settings, **values), {}
+    async with db.session() as session:
+        while True:
+            page = await search(session, settings, p, with_counts=False)
+            for hit in page.hits:
+                found[hit.kind] = found.get(hit.kind, 0) + 1
+            if page.next_cursor is None:
+                return found
+            p = replace(p, cursor=decode_cursor(page.next_cursor, p.sort))
+
+
+async def test_a_located_text_query_probes_the_area_before_the_text_indexes(db, settings):
+    async with db.transaction() as s:
+        await s.execute(*bulk_insert(1500, spread=0.2))  # 1 in 5 named "Jardin", 1 in 500 "Ressourcerie"
+        t = Territory(s)
+        for kind in ("organization", "organization", "event"):
+            await t.element(kind, f"Jardin {kind}", lat=FAR[0], lon=FAR[1])
+    cases = {
+        "common words, dense area: lower bounds": dict(q="jardin or atelier", lat=LAT, lon=LON, radius_km=50),
+        "rare word, dense area: the text's indexes": dict(q="ressourcerie", lat=LAT, lon=LON, radius_km=50),
+        "sparse area: exhausted, exact": dict(q="jardin", lat=FAR[0], lon=FAR[1], radius_km=5),
+    }
+    settled = {}
+    for name, values in cases.items():
+        p = params(settings, limit=5, **values)
+        built = build_statements(settings, p)
+        assert built.probe is not None
+        async with db.session() as session:
+            await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+            settled[name] = probed_counts((await session.execute(built.probe)).all(), p)
+            counted = await facet_counts(session, settings, p)
+        true = {k: n for k, n in (await _kinds_of_every_hit(db, settings, **values)).items()}
+        if counted.capped:
+            assert sum(counted.counts.values()) > FACET_CAP
+            assert all(counted.counts[k] <= true.get(k, 0) for k in counted.counts), name
+        else:
+            assert {k: n for k, n in counted.counts.items() if n} == true, name
+            assert counted.total == sum(true.values())
+    common, rare, sparse = settled.values()
+    assert common is not None and common.capped
+    assert rare is None  # fell back to the sample through the text's indexes: exact
+    assert sparse is not None and not sparse.capped and sparse.counts["organization"] == 2
