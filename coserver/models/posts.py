@@ -56,11 +56,11 @@ class Post(Base):
             postgresql_where=text("scope = 'public' AND in_reply_to_id IS NULL AND deleted_at IS NULL"),
         ),
         Index(
-            "ix_posts_remote_live",
+            "ix_posts_placed_live",
             text("id DESC"),
             postgresql_include=["place_id"],
             postgresql_where=text(
-                "scope = 'public' AND in_reply_to_id IS NULL AND deleted_at IS NULL AND local IS FALSE"
+                "scope = 'public' AND in_reply_to_id IS NULL AND deleted_at IS NULL AND place_id IS NOT NULL"
             ),
         ),
         Index("ix_posts_tags", "tags", postgresql_using="gin"),

@@ -202,15 +202,15 @@ def live_ids(
     before: int | None = None,
     limit: int = 20,
 ) -> Select:
-    """The territory's live feed: public top-level posts on local walls, and remote public posts located
-    inside the territory (``territory`` = centre lat, lon and radius in km); filterable by locality, zone
-    (code), radius and hashtag.
+    """The territory's live feed: public top-level posts on local walls, and public posts (remote or local)
+    tied to a place inside the territory (``territory`` = centre lat, lon and radius in km); filterable by
+    locality, zone (code), radius and hashtag.
 
     One statement, the union of separately limited parts (each newest first, ``limit + 1`` rows): posts on
-    the local walls of the area, remote posts located in it (``ix_posts_remote_live``). For the walls, the
-    area's size decides at run time (one-time filters on a count capped at ``FEW_WALLS + 1``, so the planner's
-    estimate of the places in a radius does not matter): a few walls, each one's newest posts; many, a walk
-    of the newest public posts.
+    the local walls of the area, and posts tied to a place in it (``ix_posts_placed_live``). For the walls,
+    the area's size decides at run time (one-time filters on a count capped at ``FEW_WALLS + 1``, so the
+    planner's estimate of the places in a radius does not matter): a few walls, each one's newest posts;
+    many, a walk of the newest public posts.
     """
     n = _clamp(limit) + 1
     extra = []
@@ -256,10 +256,11 @@ def live_ids(
         parts.append(_newest(select(Post.id).where(*_live_posts(walk, count > FEW_WALLS, *extra)), n))
     else:
         parts.append(_newest(select(Post.id).where(*_live_posts(Post.wall_id.in_(walls), *extra)), n))
-    # Remote posts only carry a point: not in a locality or a zone.
+    # Posts tied to a place in the area, local or remote (``ix_posts_placed_live``); a post's place is a
+    # point, never in a locality or zone of its own.
     if post_place is not None and not _given(locality) and not _given(zone):
-        remote = and_(Post.local.is_(False), Post.place_id.in_(post_place))
-        parts.append(_newest(select(Post.id).where(*_live_posts(remote, *extra)), n))
+        placed = and_(Post.place_id.is_not(None), Post.place_id.in_(post_place))
+        parts.append(_newest(select(Post.id).where(*_live_posts(placed, *extra)), n))
     found = union(*(select(part.subquery().c.id) for part in parts)).subquery()
     return select(found.c.id).order_by(found.c.id.desc()).limit(n)
 

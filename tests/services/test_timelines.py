@@ -59,3 +59,23 @@ async def test_keyset_pagination_has_no_gaps_or_duplicates(db, make_settings):
                 break
             before = page.next_before
     assert seen == sorted(ids, reverse=True)
+
+
+async def test_live_radius_shows_local_posts_tied_to_a_place_in_it(db, make_settings):
+    from coserver.services import timeline_rows as rows
+    from coserver.services.places import PlaceInput
+
+    settings = make_settings(database_url=db.url)
+    marie = await make_person(db, settings, "marie")
+    north = await make_element(db, settings, "organization", "nord", admin=marie, lat=-20.88, lon=55.45)
+    market = PlaceInput(lat=-21.34, lon=55.48, name="Marché de Saint-Pierre")  # 50 km south of the wall
+    placed = await _post(db, settings, marie, north, "Troc au marché", place=market)
+    unplaced = await _post(db, settings, marie, north, "Réunion au siège")
+    async with db.session() as s:
+        south = [p.id for p in (await timelines.live(s, lat=-21.34, lon=55.48, radius_km=5)).posts]
+        at_wall = [p.id for p in (await timelines.live(s, lat=-20.88, lon=55.45, radius_km=5)).posts]
+    assert south == [placed.id]  # by its own place, though its wall is elsewhere
+    assert at_wall == [unplaced.id, placed.id]  # the wall's posts, whatever their place
+    async with db.raw() as conn:  # the API's compiled query agrees
+        page = await rows.fetch(conn, rows.live_query(lat=-21.34, lon=55.48, radius_km=5.0), 20)
+    assert [r["id"] for r in page.rows] == [placed.id]

@@ -1,7 +1,7 @@
 """The indexes of migrations 0007 and 0008 serve the statements the code sends (predicates written as the code
 writes them): local username look-ups; the live page reading each wall's newest posts when its area holds
 few walls, walking ``ix_posts_live`` index-only when it holds many (decided at run time, whatever the
-planner's estimate), and remote posts apart (``ix_posts_remote_live``)."""
+planner's estimate), and posts tied to a place apart (``ix_posts_placed_live``)."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ async def test_live_page_of_a_sparse_area_reads_each_walls_newest_posts(db, make
         plan = await _analyze(s, stmt)
     assert "never executed" not in _line(plan, "Index Only Scan using ix_posts_wall_live"), plan
     assert "never executed" in _line(plan, "Index Only Scan using ix_posts_live"), plan
-    assert "ix_posts_remote_live" in plan, plan  # remote posts located in the area: a part of their own
+    assert "ix_posts_placed_live" in plan, plan  # posts tied to a place in the area: a part of their own
     # 'public' is written into the statement: a generic prepared plan still matches the partial indexes.
     sql = str(stmt.compile(dialect=asyncpg_dialect(), compile_kwargs={"render_postcompile": True}))
     assert "posts.scope = 'public'" in sql
