@@ -65,7 +65,10 @@ class Database:
         self._raw_lock = asyncio.Lock()
 
     async def raw_pool(self) -> asyncpg.Pool:
-        """A small asyncpg pool for the hot read paths compiled by ``coserver.prepared`` (timelines)."""
+        """A small asyncpg pool for the hot paths written as single statements (the inbox's insert, the
+        timelines compiled by ``coserver.prepared``); created once, on first use."""
+        if self._raw_pool is not None:
+            return self._raw_pool
         async with self._raw_lock:
             if self._raw_pool is None:
                 url = make_url(self.url)
