@@ -58,7 +58,9 @@ def machine_load() -> str:
 
 
 async def time_sql(url: str, m: Measured, requests: Sequence[list[Statement]], budget: float) -> None:
-    """Each request's statements in turn on one connection; the first five requests warm up (not kept)."""
+    """Each request's statements in turn on one connection; the first five requests warm up (not kept). The
+    rows column counts the first query's rows; statements without values that are not queries (``BEGIN``,
+    ``SET``...) are sent as simple queries, as the server sends them."""
     conn = await asyncpg.connect(**asyncpg_kwargs(url))
     try:
         deadline = time.monotonic() + budget
@@ -68,6 +70,9 @@ async def time_sql(url: str, m: Measured, requests: Sequence[list[Statement]], b
             t0 = time.perf_counter()
             first = None
             for sql, values in statements:
+                if not values and not sql.startswith(("SELECT", "WITH")):  # BEGIN, SET...: simple protocol
+                    await conn.execute(sql)
+                    continue
                 rows = await conn.fetch(sql, *values)
                 first = rows if first is None else first
             if n >= 5:

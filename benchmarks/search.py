@@ -7,11 +7,11 @@ A throwaway PostGIS cluster; N elements loaded with COPY around the 200 most pop
 France (``benchmarks.territory``), load time reported. Queries, random parameters (centres: a random town,
 jittered): (a) radius 10 km + kinds=event; (b) a 20×20 km map bbox; (c) zone; (d) q=jardin + radius 25 km;
 (e) agenda of the next 7 days + radius 10 km; and, for information, (f) q=jardin alone (a whole-country
-text search). SQL = the statements the engine sends for each request (``engine_statements``: a located
-recency query's walk, the hits, the facet counts when the page does not hold the whole result, from
-``coserver.search.engine.build_statements``) as the server sends them (``benchmarks.measure``); HTTP =
-``coserver serve``, one
-hypercorn worker. Goals: HTTP p50 ≤ 2× SQL p50, HTTP p95 ≤ 50 ms. Loopback only, bounded loops, the
+text search). SQL = the statements the engine sends for each request (``engine_statements``: its
+transaction and settings, a located recency query's walk, the hits, the facet counts when the page does
+not hold the whole result; the SQL text and arguments of ``coserver.search.engine.build_statements``) as
+the server sends them (``benchmarks.measure``); HTTP = ``coserver serve``, one hypercorn worker. Goals:
+HTTP p50 ≤ 2× SQL p50, HTTP p95 ≤ 50 ms. Loopback only, bounded loops, the
 cluster is deleted at the end. ``--elements 100000`` for a quick run.
 """
 
@@ -35,7 +35,6 @@ from benchmarks.bulk import asyncpg_kwargs
 from benchmarks.common import BENCH_SECRET, bench_env, free_port, http_request, throwaway_database
 from benchmarks.measure import (
     Measured,
-    for_asyncpg,
     machine_load,
     print_table,
     serve_and_time_http,
@@ -90,45 +89,43 @@ def query_makers(
 
 async def engine_statements(conn, settings: Settings, endpoint: str, args: Args) -> list:
     """The statements the engine sends for these parameters, in order (``coserver.search.engine.search``
-    and ``coserver.search.agenda.agenda``): a located recency query's walk, the hits statement unless the
-    walk found a page, the facet counts unless the first page holds the whole result (the agenda: unless
-    it holds every event; a located query's between the settings that turn bitmap scans off and on), then
-    the session setting every search request sets (parallel workers off; set
-    once per connection here, sent after the page statement so that the rows column stays the page's).
-    Which of them run depends on the data: the walk and the hits are run once here, on ``conn``, to know."""
+    and ``coserver.search.agenda.agenda``): the transaction and its settings, a located recency query's
+    walk, the hits statement unless the walk found a page, the facet counts unless the first page holds the
+    whole result (the agenda: unless it holds every event; a located text query's probe first, a located
+    query's sample with bitmap scans off), the commit. Same SQL text and arguments as the engine's
+    (``build_statements``). Which of them run depends on the data: they are run once here, on ``conn``."""
     from werkzeug.datastructures import MultiDict
 
     from coserver.search.agenda import agenda_params
-    from coserver.search.engine import build_statements, probed_counts
+    from coserver.search.engine import BITMAP, NO_BITMAP, SETTINGS, build_statements, probed_counts
     from coserver.search.params import parse_params
 
     params = parse_params(MultiDict(args), settings, endpoint=endpoint)
     if endpoint == "agenda":
         params = agenda_params(params, settings)
-    built = build_statements(settings, params)
-    sent = []
+    bound = build_statements(settings, params)
+    sent = [("BEGIN", []), (SETTINGS, [])]
+    await conn.execute("BEGIN")
+    await conn.execute(SETTINGS)
     rows = 0
-    if built.walk is not None:
-        sent.append(for_asyncpg(built.walk))
+    if bound.statements.walk is not None:
+        sent.append(bound.sql("walk"))
         rows = len(await conn.fetch(*_unpacked(sent[-1])))
     if rows <= params.limit:
-        sent.append(for_asyncpg(built.hits))
+        sent.append(bound.sql("hits"))
         rows = len(await conn.fetch(*_unpacked(sent[-1])))
     complete = rows <= params.limit and (endpoint == "agenda" or not params.kinds)
-    if not complete and built.probe is not None:  # a located text query: the probe, then maybe the sample
-        probe = for_asyncpg(built.probe)
-        sent += [("SET enable_bitmapscan = off", []), probe, ("SET enable_bitmapscan = on", [])]
-        await conn.execute("SET enable_bitmapscan = off")
-        settled = probed_counts(await conn.fetch(*_unpacked(probe)), params)
-        await conn.execute("SET enable_bitmapscan = on")
-        if settled is None:
-            sent.append(for_asyncpg(built.facets))
-    elif not complete and built.stream_facets:  # the facet sample of a radius or a box: no bitmap scan
-        facets = for_asyncpg(built.facets)
-        sent += [("SET enable_bitmapscan = off", []), facets, ("SET enable_bitmapscan = on", [])]
+    if not complete and bound.statements.probe is not None:  # a located text query: the probe, maybe more
+        sent += [(NO_BITMAP, []), bound.sql("probe")]
+        await conn.execute(NO_BITMAP)
+        if probed_counts(await conn.fetch(*_unpacked(sent[-1])), params) is None:
+            sent += [(BITMAP, []), bound.sql("facets")]
+    elif not complete and bound.statements.stream_facets:  # the sample of a radius or a box: no bitmaps
+        sent += [(NO_BITMAP, []), bound.sql("facets")]
     elif not complete:
-        sent.append(for_asyncpg(built.facets))
-    return [*sent, ("SET max_parallel_workers_per_gather = 0", [])]
+        sent.append(bound.sql("facets"))
+    await conn.execute("ROLLBACK")
+    return [*sent, ("COMMIT", [])]
 
 
 def _unpacked(statement) -> list:
@@ -139,7 +136,6 @@ def _unpacked(statement) -> list:
 async def all_engine_statements(url: str, settings: Settings, endpoint: str, args: list[Args]) -> list:
     conn = await asyncpg.connect(**asyncpg_kwargs(url))
     try:
-        await conn.execute("SET max_parallel_workers_per_gather = 0")
         return [await engine_statements(conn, settings, endpoint, a) for a in args]
     finally:
         await conn.close()

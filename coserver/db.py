@@ -38,8 +38,12 @@ class Base(AsyncAttrs, DeclarativeBase):
 
 
 async def _unchanged(conn: asyncpg.Connection) -> None:
-    """The raw pool's reset on release: none. Its users run single autocommitted statements and never change
-    session state, so asyncpg's default reset (a round trip on every release) buys nothing."""
+    """The raw pool's reset on release: none, unless a transaction was left open (a request cancelled
+    inside one). Its users run autocommitted statements, or one transaction with ``SET LOCAL`` settings
+    (the search), and never change session state, so asyncpg's default reset (a round trip on every
+    release) buys nothing."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 class Database:

@@ -190,8 +190,8 @@ async def _run(endpoint: str, query) -> tuple[SearchParams, Any, str | None, Res
     conf = settings()
     params = parse_params(request.args, conf, endpoint=endpoint, accept=request.headers.get("Accept"))
     exporter = _exporter(params.format)
-    async with db().session() as session:
-        page = await query(session, conf, params)
+    async with db().raw() as conn:
+        page = await query(conn, conf, params)
     next_url = _next_url(conf, params, page.next_cursor)
     exported = _export(exporter, params.format, page.hits, conf, next_url) if exporter is not None else None
     return params, page, next_url, exported

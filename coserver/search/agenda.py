@@ -12,12 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from coserver.config import Settings
-from coserver.search.engine import build_statements, facet_counts, search
+from coserver.search.engine import Handle, counts_of, page_of, reading
 from coserver.search.hits import SearchHit
 from coserver.search.params import AGENDA_DEFAULT_DAYS, SearchParams
+from coserver.search.statements import bind
 
 
 @dataclass
@@ -102,7 +101,7 @@ def agenda_params(params: SearchParams, settings: Settings, today: date | None =
 
 
 async def agenda(
-    session: AsyncSession,
+    handle: Handle,
     settings: Settings,
     params: SearchParams,
     *,
@@ -116,18 +115,19 @@ async def agenda(
     assert params.start is not None and params.end is not None
     node_tz = ZoneInfo(settings.timezone)
     # A first page holding every event is the total; otherwise the events are counted (capped).
-    built = build_statements(settings, params, viewer_id)
-    page = await search(session, settings, params, viewer_id=viewer_id, with_counts=False, statements=built)
-    if params.cursor is None and page.next_cursor is None:
-        total: int | None = len(page.hits)
-    else:
-        counts = await facet_counts(session, settings, params, viewer_id=viewer_id, statements=built)
-        total = counts.counts.get("event") if counts.total is not None else None
+    bound = bind(settings, params, viewer_id)
+    async with reading(handle) as conn:
+        hits, next_cursor = await page_of(conn, settings, params, bound)
+        if params.cursor is None and next_cursor is None:
+            total: int | None = len(hits)
+        else:
+            counts = await counts_of(conn, bound, params)
+            total = counts.counts.get("event") if counts.total is not None else None
     first_day, last_day = window_days(params.start, params.end, node_tz)
     return AgendaPage(
-        days=group_by_day(page.hits, first_day, last_day, node_tz),
-        hits=page.hits,
-        next_cursor=page.next_cursor,
+        days=group_by_day(hits, first_day, last_day, node_tz),
+        hits=hits,
+        next_cursor=next_cursor,
         total=total,
         first_day=first_day,
         last_day=last_day,

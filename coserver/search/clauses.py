@@ -1,6 +1,8 @@
 """The SQL pieces of a search: visibility, text query, tags, place (point, radius, box, zone), time window,
 sort order and keyset condition. Built with SQLAlchemy Core over the ``actors`` (``A``) and ``places``
-(``P``) tables; :mod:`coserver.search.engine` assembles them into statements.
+(``P``) tables from a query's :class:`~coserver.search.shape.Shape` alone: every value is a named
+placeholder (:func:`ph`), filled in at run time by :func:`coserver.search.shape.split`;
+:mod:`coserver.search.engine` assembles them into statements.
 
 Indexes each filter is meant to use:
 
@@ -20,14 +22,16 @@ Indexes each filter is meant to use:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
+    BigInteger,
     Float,
+    Integer,
+    Text,
     and_,
-    bindparam,
+    any_,
     case,
     cast,
     exists,
@@ -35,6 +39,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     text,
@@ -42,19 +47,15 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from coserver.config import Settings
 from coserver.models import Actor, ActorZone, Link, Place, Zone
-from coserver.search.cursor import Cursor
+from coserver.prepared import placeholder
 from coserver.search.hits import PERSON_FIELD_DEFAULTS
-from coserver.search.params import SearchParams
-from coserver.search.themes import theme_tags
+from coserver.search.shape import Shape
 
 MEMBER_LINKS = ("member", "contributor", "attendee")
-BBOX_MARGIN_DEG = 0.01  # > the sag of a 1° great-circle edge against its parallel (≤ 0.0011°)
 BBOX_SEGMENT_DEG = 1.0
-BBOX_CHUNK_DEG = 90.0
 
 A = Actor.__table__
 P = Place.__table__
@@ -62,20 +63,53 @@ TIMESTAMPTZ = TIMESTAMP(timezone=True)
 _GEOGRAPHY = Geography(srid=4326)
 _POINT_GEOMETRY = Geometry(geometry_type="POINT", srid=4326)
 _GEOGRAPHY_POINT = Geography(geometry_type="POINT", srid=4326)
-_TEXT_ARRAY = ARRAY(A.c.name.type)
+_TEXT_ARRAY = ARRAY(Text)
+_FLOAT = Float(53)
+
+# The type of each placeholder (``coserver.search.shape.split`` gives their values); numbered ones
+# (``box_west_0``, ``tag_group_1``) take the type of their prefix.
+_TYPES = {
+    "viewer_id": BigInteger(),
+    "q": Text(),
+    "kinds": _TEXT_ARRAY,
+    "types": _TEXT_ARRAY,
+    "tags_any": _TEXT_ARRAY,
+    "tags_all": _TEXT_ARRAY,
+    "tag_group": _TEXT_ARRAY,
+    "theme_tags": _TEXT_ARRAY,
+    "lat": _FLOAT,
+    "lon": _FLOAT,
+    "radius_m": _FLOAT,
+    "minlon": _FLOAT,
+    "minlat": _FLOAT,
+    "maxlon": _FLOAT,
+    "maxlat": _FLOAT,
+    "box_low": _FLOAT,
+    "box_high": _FLOAT,
+    "box_west": _FLOAT,
+    "box_east": _FLOAT,
+    "zone": Text(),
+    "zone_level": Text(),
+    "start": TIMESTAMPTZ,
+    "end": TIMESTAMPTZ,
+    "tz": Text(),
+    "cursor_id": BigInteger(),
+    "rows": Integer(),
+}
 
 
-def _text_array(values: tuple[str, ...]) -> ColumnElement:
-    return cast(bindparam(None, list(values), type_=_TEXT_ARRAY), _TEXT_ARRAY)
+def ph(name: str, type_=None) -> BindParameter:
+    """The placeholder ``name`` (typed from :data:`_TYPES` unless ``type_`` is given)."""
+    return placeholder(name, type_ if type_ is not None else _TYPES[name.rstrip("0123456789").rstrip("_")])
 
 
-def visibility(viewer_id: int | None) -> ColumnElement[bool]:
-    """What anyone may find, plus private elements ``viewer_id`` belongs to."""
+def visibility(shape: Shape) -> ColumnElement[bool]:
+    """What anyone may find, plus private elements the viewer (``viewer_id``) belongs to."""
     public = and_(A.c.is_private.is_(False), A.c.discoverable.is_(True))
-    if viewer_id is not None:
+    if shape.viewer:
         member = exists().where(
             Link.object_id == A.c.id,
-            Link.subject_id == viewer_id,
+            Link.subject_id == ph("viewer_id"),
             Link.type.in_(MEMBER_LINKS),
             Link.state == "accepted",
         )
@@ -104,7 +138,9 @@ class _Text:
     rank: ColumnElement[float]
 
 
-def _text_query(q: str) -> _Text:
+def _text_query() -> _Text:
+    """The text ``q``: its French and English stems, or a name like it (typos) or containing it."""
+    q = ph("q")
     folded = func.co_unaccent(q)
     tsquery = func.websearch_to_tsquery(literal_column("'french'::regconfig"), folded).op("||")(
         func.websearch_to_tsquery(literal_column("'english'::regconfig"), folded)
@@ -120,59 +156,45 @@ def _text_query(q: str) -> _Text:
         A.c.search_vector.op("@@")(tsquery), _person_public("short_description", "description", "tags")
     )
     condition = or_(by_text, by_name)
-    rank = cast(func.ts_rank_cd(A.c.search_vector, tsquery) + func.similarity(name, query_name), Float(53))
+    rank = cast(func.ts_rank_cd(A.c.search_vector, tsquery) + func.similarity(name, query_name), _FLOAT)
     return _Text(condition, rank)
 
 
-def _tags_clause(params: SearchParams) -> list[ColumnElement[bool]]:
+def _tags_clause(shape: Shape) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
-    groups = params.tag_groups
-    if groups and params.tags_mode == "any":
-        spellings = tuple(dict.fromkeys(s for group in groups for s in group))
-        clauses.append(A.c.tags.op("&&")(_text_array(spellings)))
-    elif groups:
-        single = tuple(group[0] for group in groups if len(group) == 1)
-        if single:
-            clauses.append(A.c.tags.op("@>")(_text_array(single)))
-        clauses.extend(A.c.tags.op("&&")(_text_array(group)) for group in groups if len(group) > 1)
-    if params.theme:
-        clauses.append(A.c.tags.op("&&")(_text_array(theme_tags(params.theme))))
+    if shape.tags_any:
+        clauses.append(A.c.tags.op("&&")(ph("tags_any")))
+    if shape.tags_all:
+        clauses.append(A.c.tags.op("@>")(ph("tags_all")))
+    clauses.extend(A.c.tags.op("&&")(ph(f"tag_group_{i}")) for i in range(shape.tag_groups))
+    if shape.theme:
+        clauses.append(A.c.tags.op("&&")(ph("theme_tags")))
     return clauses
 
 
-def _bbox_clause(bbox: tuple[float, float, float, float], location: ColumnElement) -> ColumnElement[bool]:
-    """``location`` inside a lon/lat box: a GiST-indexed geography ``&&`` superset, then the exact test."""
-    minlon, minlat, maxlon, maxlat = bbox
-    spans = [(minlon, maxlon)] if minlon < maxlon else [(minlon, 180.0), (-180.0, maxlon)]
-    low, high = max(minlat - BBOX_MARGIN_DEG, -90.0), min(maxlat + BBOX_MARGIN_DEG, 90.0)
+def _in(column: ColumnElement, name: str) -> ColumnElement[bool]:
+    """``column`` is one of the list ``name`` (one array value, whatever its length)."""
+    return column == any_(ph(name))
+
+
+def _bbox_clause(shape: Shape, location: ColumnElement) -> ColumnElement[bool]:
+    """``location`` inside the lon/lat box (``minlon``...): a GiST-indexed geography ``&&`` superset (the
+    boxes of :func:`coserver.search.shape.bbox_boxes`), then the exact test."""
     boxes = []
-    for west, east in spans:
-        pieces = max(1, math.ceil((east - west) / BBOX_CHUNK_DEG))
-        step = (east - west) / pieces
-        for i in range(pieces):
-            a = max(west + i * step - BBOX_MARGIN_DEG, -180.0)
-            b = min(west + (i + 1) * step + BBOX_MARGIN_DEG, 180.0)
-            corners = (_v(a), _v(low), _v(b), _v(high))
-            envelope = func.ST_Segmentize(func.ST_MakeEnvelope(*corners, _v(4326)), _v(BBOX_SEGMENT_DEG))
-            boxes.append(location.op("&&")(cast(envelope, _GEOGRAPHY)))
+    for i in range(shape.boxes):
+        corners = (ph(f"box_west_{i}"), ph("box_low"), ph(f"box_east_{i}"), ph("box_high"))
+        envelope = func.ST_Segmentize(func.ST_MakeEnvelope(*corners, 4326), BBOX_SEGMENT_DEG)
+        boxes.append(location.op("&&")(cast(envelope, _GEOGRAPHY)))
     geom = cast(location, _POINT_GEOMETRY)
     x, y = func.ST_X(geom), func.ST_Y(geom)
-    west, east = _v(minlon), _v(maxlon)
-    in_lon = x.between(west, east) if minlon < maxlon else or_(x >= west, x <= east)
-    return and_(or_(*boxes), _unestimated(and_(y.between(_v(minlat), _v(maxlat)), in_lon)))
+    west, east = ph("minlon"), ph("maxlon")
+    in_lon = or_(x >= west, x <= east) if shape.bbox_crosses else x.between(west, east)
+    return and_(or_(*boxes), _unestimated(and_(y.between(ph("minlat"), ph("maxlat")), in_lon)))
 
 
-def _v(value):
-    """A number or instant of a "where" (point, radius, box, window) written into the statement, not bound:
-    each statement is then planned for its own values. Bound, the server's prepared statements switch to a
-    generic plan after five runs, one plan for every place and size, which reads a dense town's every match
-    (a whole city's bbox or radius, a week's events of every town) where a walk stops after a page."""
-    return literal(value, literal_execute=True)
-
-
-def _point(lat: float, lon: float) -> ColumnElement:
-    """``coserver.services.places.point`` with every value written into the statement."""
-    return cast(func.ST_SetSRID(func.ST_MakePoint(_v(lon), _v(lat)), _v(4326)), _GEOGRAPHY_POINT)
+def _point() -> ColumnElement:
+    """The query's point (``lat``, ``lon``) as ``coserver.services.places.point`` makes it."""
+    return cast(func.ST_SetSRID(func.ST_MakePoint(ph("lon"), ph("lat")), 4326), _GEOGRAPHY_POINT)
 
 
 def _unestimated(condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -184,11 +206,12 @@ def _unestimated(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return case((condition, true()), else_=false())
 
 
-def _within(point: ColumnElement, metres: float, location: ColumnElement) -> ColumnElement[bool]:
-    """``ST_DWithin(location, point, metres)``: its GiST box test (what the function adds itself), then the
-    exact test, unestimated."""
-    box = location.op("&&")(func._ST_Expand(point, _v(metres)))
-    return and_(box, _unestimated(func.ST_DWithin(location, point, _v(metres))))
+def _within(point: ColumnElement, location: ColumnElement) -> ColumnElement[bool]:
+    """``ST_DWithin(location, point, radius_m)``: its GiST box test (what the function adds itself), then
+    the exact test, unestimated."""
+    metres = ph("radius_m")
+    box = location.op("&&")(func._ST_Expand(point, metres))
+    return and_(box, _unestimated(func.ST_DWithin(location, point, metres)))
 
 
 def where_location() -> ColumnElement:
@@ -199,22 +222,23 @@ def where_location() -> ColumnElement:
     return A.c.location
 
 
-def _zone_clause(params: SearchParams) -> ColumnElement[bool]:
-    conditions = [ActorZone.actor_id == A.c.id, Zone.code == params.zone]
-    if params.zone_level:
-        conditions.append(Zone.level == params.zone_level)
+def _zone_clause(shape: Shape) -> ColumnElement[bool]:
+    conditions = [ActorZone.actor_id == A.c.id, Zone.code == ph("zone")]
+    if shape.zone_level:
+        conditions.append(Zone.level == ph("zone_level"))
     return exists().select_from(ActorZone.__table__.join(Zone.__table__)).where(*conditions)
 
 
-def _window_clause(params: SearchParams, settings: Settings) -> list[ColumnElement[bool]]:
-    """Half-open overlap of [starts_at, ends_at) with [start, end); all-day events cover whole local days.
+def _window_clause(shape: Shape) -> list[ColumnElement[bool]]:
+    """Half-open overlap of [starts_at, ends_at) with [start, end); all-day events cover whole local days
+    (in the event's time zone, else the node's: ``tz``).
 
     An event with no end (or ending when it starts) is an instant, included when it falls in the window.
     The all-day branch only runs on all-day rows; ``starts_at < end + 1 day`` keeps an index usable.
     """
-    start = cast(_v(params.start), TIMESTAMPTZ) if params.start is not None else None
-    end = cast(_v(params.end), TIMESTAMPTZ) if params.end is not None else None
-    tz = func.coalesce(A.c.timezone, literal(settings.timezone))
+    start = ph("start") if shape.start else None
+    end = ph("end") if shape.end else None
+    tz = func.coalesce(A.c.timezone, ph("tz"))
     last = func.coalesce(A.c.ends_at, A.c.starts_at)
     first_day = func.date_trunc("day", func.timezone(tz, A.c.starts_at))
     local_last = func.timezone(tz, last)
@@ -253,51 +277,51 @@ class _Order:
     key: ColumnElement  # the expression ordered by (first key)
     key_out: ColumnElement  # what the cursor stores (the key, or the column it is computed from)
     order_by: list[ColumnElement]
-    after: ColumnElement[bool] | None  # keyset condition for the cursor, if any
+    after: ColumnElement[bool] | None  # keyset condition for the cursor (``cursor_key``, ``cursor_id``)
 
 
 _INFINITY = cast(literal("infinity"), TIMESTAMPTZ)
 
 
-def _order(params: SearchParams, point: ColumnElement | None, rank: ColumnElement | None) -> _Order:
-    c: Cursor | None = params.cursor
-    if params.sort == "distance":
+def _order(shape: Shape, point: ColumnElement | None, rank: ColumnElement | None) -> _Order:
+    after_id = ph("cursor_id")
+    if shape.sort == "distance":
         assert point is not None
-        key = A.c.location.op("<->", return_type=Float(53))(point)
-        after = tuple_(key, A.c.id) > tuple_(literal(c.key, Float(53)), literal(c.id)) if c else None
+        key = A.c.location.op("<->", return_type=_FLOAT)(point)
+        after = tuple_(key, A.c.id) > tuple_(ph("cursor_key", _FLOAT), after_id) if shape.cursor else None
         return _Order(key, key, [key, A.c.id], after)
-    if params.sort == "relevance":
+    if shape.sort == "relevance":
         assert rank is not None
         after = None
-        if c:
-            bound = literal(c.key, Float(53))
-            after = or_(rank < bound, and_(rank == bound, A.c.id > c.id))
+        if shape.cursor:
+            bound = ph("cursor_key", _FLOAT)
+            after = or_(rank < bound, and_(rank == bound, A.c.id > after_id))
         return _Order(rank, rank, [rank.desc(), A.c.id], after)
-    if params.sort == "date":
+    if shape.sort == "date":
         key = func.coalesce(A.c.starts_at, _INFINITY)
         after = None
-        if c:
-            bound = _INFINITY if c.key is None else cast(literal(c.key), TIMESTAMPTZ)
-            after = tuple_(key, A.c.id) > tuple_(bound, literal(c.id))
+        if shape.cursor:
+            bound = ph("cursor_key", TIMESTAMPTZ) if shape.cursor_key else _INFINITY
+            after = tuple_(key, A.c.id) > tuple_(bound, after_id)
         return _Order(key, A.c.starts_at, [key, A.c.id], after)
     # recency: newest first in the order elements were created on (or arrived at) this node. Ids follow
     # that order and the primary key serves it; a created_at sort would need its own index.
-    after = A.c.id < c.id if c else None
-    return _Order(A.c.id, literal(None).label("none"), [A.c.id.desc()], after)
+    after = A.c.id < after_id if shape.cursor else None
+    return _Order(A.c.id, null(), [A.c.id.desc()], after)
 
 
 def _nearest_reach(
-    where: list[ColumnElement[bool]], key: ColumnElement, point: ColumnElement, limit: int
+    where: list[ColumnElement[bool]], key: ColumnElement, point: ColumnElement
 ) -> ColumnElement[bool]:
     """Nearest-first with an id tiebreak, served by the GiST index (``ix_actors_location``).
 
     ``ORDER BY location <-> point, id`` cannot be read from the index (PostgreSQL then sorts every row), while
     ``ORDER BY location <-> point LIMIT n`` is a KNN index scan. So: find the distance ``reach`` of the
-    ``limit + 1``-th nearest hit by KNN, keep the rows within ``reach`` (``ST_DWithin`` on the sphere, which
-    is what ``<->`` measures, with a hair of margin: an index range scan), and sort those by (distance, id).
-    Every hit of the page is within ``reach``, so nothing is missed, ties included. Every condition of
-    ``where`` is on ``actors`` (the point is ``actors.location``): both scans read no place.
+    ``rows``-th (``limit + 1``) nearest hit by KNN, keep the rows within ``reach`` (``ST_DWithin`` on the
+    sphere, which is what ``<->`` measures, with a hair of margin: an index range scan), and sort those by
+    (distance, id). Every hit of the page is within ``reach``, so nothing is missed, ties included. Every
+    condition of ``where`` is on ``actors`` (the point is ``actors.location``): both scans read no place.
     """
-    knn = select(key.label("d")).where(*where).order_by(key).limit(limit + 1).subquery()
+    knn = select(key.label("d")).where(*where).order_by(key).limit(ph("rows")).subquery()
     reach = select(func.max(knn.c.d)).scalar_subquery()
     return func.ST_DWithin(A.c.location, point, reach * 1.000001 + 1.0, False)

@@ -104,8 +104,8 @@ async def agenda_page():
     if params is None:
         return await render_template("search/agenda.html", **context), 400
     shown = params if any(k == "limit" for k, _v in args) else replace(params, limit=PAGE_LIMIT)
-    async with db().session() as session:
-        page = await agenda(session, conf, shown, viewer_id=viewer_id())
+    async with db().raw() as conn:
+        page = await agenda(conn, conf, shown, viewer_id=viewer_id())
     length = (page.last_day - page.first_day).days + 1
     step = timedelta(days=length)
     ics = api_url("/api/v1/agenda", replace(params, from_text=None, to_text=None, limit=MAX_LIMIT), "ics")

@@ -286,8 +286,8 @@ async def search_page():
     params = query.params
     page = None
     if params is not None:
-        async with db().session() as session:
-            page = await search(session, settings(), params, viewer_id=viewer_id())
+        async with db().raw() as conn:
+            page = await search(conn, settings(), params, viewer_id=viewer_id())
     status = 400 if query.errors else 200
     args = query.args
     context: dict[str, Any] = {

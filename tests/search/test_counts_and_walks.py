@@ -6,16 +6,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import text
-
 from coserver.search.agenda import agenda
 from coserver.search.cursor import decode_cursor
 from coserver.search.engine import (
     FACET_CAP,
+    NO_BITMAP,
     RECENCY_WALK,
     build_statements,
     facet_counts,
     probed_counts,
+    reading,
     search,
 )
 from tests.search.territory import CENTRE, Territory, bulk_insert, params
@@ -38,9 +38,10 @@ async def walk_everything(db, settings, **values) -> list[int]:
 
 async def full_statement_ids(db, settings, **values) -> list[int]:
     """Ids of every hit, from the full hits statement alone (no walk), in one page of 100."""
-    async with db.session() as session:
-        rows = (await session.execute(build_statements(settings, params(settings, **values)).hits)).all()
-    return [row.id for row in rows]
+    sql, args = build_statements(settings, params(settings, **values)).sql("hits")
+    async with db.raw() as conn, reading(conn) as c:
+        rows = await c.fetch(sql, *args)
+    return [row["id"] for row in rows]
 
 
 async def test_a_complete_first_page_is_counted_from_its_hits(db, settings):
@@ -152,12 +153,13 @@ async def test_a_located_text_query_probes_the_area_before_the_text_indexes(db, 
     settled = {}
     for name, values in cases.items():
         p = params(settings, limit=5, **values)
-        built = build_statements(settings, p)
-        assert built.probe is not None
-        async with db.session() as session:
-            await session.execute(text("SET LOCAL enable_bitmapscan = off"))
-            settled[name] = probed_counts((await session.execute(built.probe)).all(), p)
-            counted = await facet_counts(session, settings, p)
+        probe = build_statements(settings, p).sql("probe")
+        assert probe is not None
+        async with db.raw() as conn:
+            async with reading(conn) as c:
+                await c.execute(NO_BITMAP)
+                settled[name] = probed_counts(await c.fetch(probe[0], *probe[1]), p)
+            counted = await facet_counts(conn, settings, p)
         true = {k: n for k, n in (await _kinds_of_every_hit(db, settings, **values)).items()}
         if counted.capped:
             assert sum(counted.counts.values()) > FACET_CAP

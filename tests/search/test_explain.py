@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from coserver.search.agenda import agenda, agenda_params
-from coserver.search.engine import build_statements, search
+from coserver.search.engine import build_statements, reading, search
 from tests.search.territory import CENTRE, bulk_insert, params
 
 LAT, LON = CENTRE
@@ -28,19 +26,12 @@ async def bulk(db):
         await conn.execute(text("VACUUM ANALYZE actors"))
 
 
-def compiled(statement) -> tuple[str, list[Any]]:
-    """The SQL text and positional parameters asyncpg receives for ``statement``."""
-    result = statement.compile(dialect=asyncpg_dialect(), compile_kwargs={"render_postcompile": True})
-    values = result.construct_params()
-    return str(result), [values[name] for name in result.positiontup]
-
-
-async def explain(db, settings, which: str = "hits", **values) -> str:
-    statement = getattr(build_statements(settings, params(settings, **values)), which)
-    sql, args = compiled(statement)
-    async with db.engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        rows = await raw.fetch("EXPLAIN (COSTS OFF) " + sql, *args)
+async def explain(db, settings, which: str = "hits", *, prefix: str = "EXPLAIN (COSTS OFF) ", **values):
+    """The plan of the engine's statement ``which`` for ``values``, as the engine runs it (same text, same
+    arguments, same settings)."""
+    sql, args = build_statements(settings, params(settings, **values)).sql(which)
+    async with db.raw() as conn, reading(conn) as c:
+        rows = await c.fetch(prefix + sql, *args)
     return "\n".join(row[0] for row in rows)
 
 
@@ -117,11 +108,10 @@ async def test_bulk_results_are_consistent(db, settings, bulk):
 
 
 async def explain_json(db, settings, **values) -> dict:
-    """The plan of the hits statement as asyncpg sends it, with the planner's estimates and actual rows."""
-    sql, args = compiled(build_statements(settings, params(settings, **values)).hits)
-    async with db.engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        value = await raw.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
+    """The plan of the hits statement as the engine sends it, with the planner's estimates and actual rows."""
+    sql, args = build_statements(settings, params(settings, **values)).sql("hits")
+    async with db.raw() as conn, reading(conn) as c:
+        value = await c.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
     return (json.loads(value) if isinstance(value, str) else value)[0]["Plan"]
 
 
@@ -131,17 +121,25 @@ def nodes(plan: dict):
         yield from nodes(child)
 
 
-async def test_located_values_are_written_into_the_statement(settings):
-    """Point, radius, box and window are part of the SQL text (never ``$n``): each statement is planned for
-    its own place, and the server's prepared statements never fall back to one generic plan for all."""
-    sql, args = compiled(build_statements(settings, params(settings, lat=LAT, lon=LON, radius_km=7)).hits)
-    assert f"ST_MakePoint({LON}, {LAT})" in sql and "7000.0" in sql
-    assert LAT not in args and 7000.0 not in args
-    box = f"{LON - 0.05},{LAT - 0.05},{LON + 0.05},{LAT + 0.05}"
-    other = f"{LON - 0.04},{LAT - 0.05},{LON + 0.05},{LAT + 0.05}"
-    first, _ = compiled(build_statements(settings, params(settings, bbox=box)).hits)
-    second, _ = compiled(build_statements(settings, params(settings, bbox=other)).hits)
-    assert first != second
+async def test_every_run_of_a_shape_is_planned_for_its_own_values(db, settings, bulk):
+    """The box is a placeholder of a statement compiled once per shape (one SQL text, prepared once per
+    connection); the engine's settings (``force_custom_plan``) keep PostgreSQL from switching to one
+    generic plan for every place after five runs: every run is planned with its own values."""
+    boxes = [f"{LON - d},{LAT - d},{LON + d},{LAT + d}" for d in (0.01 * i for i in range(1, 11))]
+    queries = [params(settings, bbox=box, sort="date") for box in boxes]  # no walk: the hits run each time
+    bound = [build_statements(settings, query) for query in queries]
+    texts = {b.sql("hits")[0] for b in bound}
+    assert len(texts) == 1  # one shape, one SQL text, ten sets of values
+    plans = "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1"
+    async with db.raw() as conn:
+        for query, b in zip(queries, bound, strict=True):
+            await search(conn, settings, query, bound=b, with_counts=False)
+        assert tuple(await conn.fetchrow(plans, texts.pop())) == (0, 10)
+        sql, args = bound[0].sql("facets")
+        for _ in range(10):  # without the settings, a generic plan is soon chosen (the test's control)
+            await conn.fetch(sql, *args)
+        generic, custom = await conn.fetchrow(plans, sql)
+    assert generic > 0 and custom == 5
 
 
 async def test_a_dense_box_is_estimated_close_to_its_size(db, settings, bulk):
@@ -161,17 +159,16 @@ async def test_radius_estimate_is_not_one_place(db, settings, bulk):
     assert all(n["Plan Rows"] * 10 >= n["Actual Rows"] for n in scans), plan
 
 
-async def _plan_without_seqscan(db, statement) -> str:
-    sql, args = compiled(statement)
-    async with db.engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        await raw.execute("SET enable_seqscan = off")
-        return "\n".join(r[0] for r in await raw.fetch("EXPLAIN (COSTS OFF) " + sql, *args))
+async def _plan_without_seqscan(db, settings, which: str, query) -> str:
+    sql, args = build_statements(settings, query).sql(which)
+    async with db.raw() as conn, reading(conn) as c:
+        await c.execute("SET LOCAL enable_seqscan = off")
+        return "\n".join(r[0] for r in await c.fetch("EXPLAIN (COSTS OFF) " + sql, *args))
 
 
 async def test_agenda_window_uses_the_span_index(db, settings, bulk):
     agenda = agenda_params(params(settings), settings)
-    plan = await _plan_without_seqscan(db, build_statements(settings, agenda).hits)
+    plan = await _plan_without_seqscan(db, settings, "hits", agenda)
     # Either GiST over the span serves a window alone (the place+time one through its second column).
     assert "Index Scan on ix_actors_span" in plan or "Index Scan on ix_actors_location_span" in plan, plan
     assert "tstzrange(starts_at" in plan.split("Index Cond", 1)[1], plan
@@ -187,7 +184,7 @@ async def test_agenda_window_and_radius_use_the_place_time_index(db, settings, b
     """Point and span tested in one scan of ``ix_actors_location_span``; no place read from its GiST."""
     agenda = agenda_params(params(settings, lat=LAT, lon=LON, radius_km=10), settings)
     for which in ("hits", "facets"):
-        plan = await _plan_without_seqscan(db, getattr(build_statements(settings, agenda), which))
+        plan = await _plan_without_seqscan(db, settings, which, agenda)
         assert "ix_actors_location_span" in plan, plan
         cond = _index_cond(plan, "ix_actors_location_span")
         assert "Index Cond" in cond and "location && " in cond and "tstzrange(starts_at" in cond, plan
@@ -197,7 +194,7 @@ async def test_agenda_window_and_radius_use_the_place_time_index(db, settings, b
 async def test_agenda_window_and_bbox_use_the_place_time_index(db, settings, bulk):
     box = f"{LON - 0.05},{LAT - 0.05},{LON + 0.05},{LAT + 0.05}"
     agenda = agenda_params(params(settings, bbox=box), settings)
-    plan = await _plan_without_seqscan(db, build_statements(settings, agenda).hits)
+    plan = await _plan_without_seqscan(db, settings, "hits", agenda)
     cond = _index_cond(plan, "ix_actors_location_span")
     assert "location && " in cond and "tstzrange(starts_at" in cond, plan
     assert "idx_places_location" not in plan, plan

@@ -102,9 +102,10 @@ async def test_sort_orders(db, settings, crowd):
 
 
 async def test_relevance_ranks_a_bounded_pool_of_the_newest_matches(db, settings, crowd, monkeypatch):
-    import coserver.search.engine as engine
+    import coserver.search.statements as statements
 
-    monkeypatch.setattr(engine, "RELEVANCE_POOL", 20)
+    monkeypatch.setattr(statements, "RELEVANCE_POOL", 20)
+    monkeypatch.setattr(statements, "_compiled", {})  # the shape is compiled again, with the pool of 20
     query = params(settings, q="jardin", limit=8)
     seen: list[int] = []
     async with db.session() as session:
