@@ -116,6 +116,7 @@ class AgendaOut(BaseModel):
 
 
 def hit_json(hit: SearchHit, with_distance: bool) -> dict[str, Any]:
+    """A hit as JSON (its instants stay ``datetime``: orjson writes them in ISO 8601, as ``isoformat``)."""
     out: dict[str, Any] = {
         "id": hit.ap_id,
         "username": hit.username,
@@ -137,12 +138,12 @@ def hit_json(hit: SearchHit, with_distance: bool) -> dict[str, Any]:
         postal_code=hit.postal_code,
         locality=hit.locality,
         country=hit.country,
-        starts_at=hit.starts_at.isoformat() if hit.starts_at else None,
-        ends_at=hit.ends_at.isoformat() if hit.ends_at else None,
+        starts_at=hit.starts_at,
+        ends_at=hit.ends_at,
         all_day=hit.all_day,
         timezone=hit.timezone,
-        created_at=hit.created_at.isoformat() if hit.created_at else None,
-        updated_at=hit.updated_at.isoformat() if hit.updated_at else None,
+        created_at=hit.created_at,
+        updated_at=hit.updated_at,
     )
     return out
 
@@ -228,12 +229,12 @@ async def agenda_endpoint() -> Response:
     if exported is not None:
         return exported
     with_distance = params.point is not None
+    rendered = {hit.id: hit_json(hit, with_distance) for hit in page.hits}  # once, whatever its days
     body = {
         "from": params.from_text,
         "to": params.to_text,
         "days": [
-            {"date": day.isoformat(), "events": [hit_json(hit, with_distance) for hit in hits]}
-            for day, hits in page.days
+            {"date": day.isoformat(), "events": [rendered[hit.id] for hit in hits]} for day, hits in page.days
         ],
         "total": page.total,
         "next": next_url,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -88,6 +89,11 @@ async def test_agenda_json(client, territory):
     assert days == {"2026-12-05": ["Kabar"], "2026-12-06": ["Kabar", "Remote meetup"]}
     remote = body["days"][1]["events"][1]
     assert remote["local"] is False and remote["url"] == "https://mobilizon.example/events/meetup"
+    kabar = body["days"][0]["events"][0]
+    assert body["days"][1]["events"][0] == kabar  # the same rendering on each of its days
+    assert kabar["starts_at"] == "2026-12-05T14:00:00+00:00"  # as ``isoformat`` writes it
+    assert kabar["ends_at"] == "2026-12-05T22:00:00+00:00"
+    assert datetime.fromisoformat(kabar["created_at"]).tzinfo is not None
 
 
 async def test_exports(client, territory):
