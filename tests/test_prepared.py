@@ -42,3 +42,20 @@ async def test_the_raw_connection_is_autocommit(db, make_settings):
     async with db.raw() as conn:
         await conn.fetch("SELECT 1")
         assert not conn.is_in_transaction()
+
+
+async def test_a_connection_released_inside_a_transaction_is_rolled_back(db):
+    """A request cancelled inside the search's transaction must not hand an open transaction to the next
+    user of its pool connection (the raw pool has no reset round trip otherwise)."""
+    async with db.raw() as conn:
+        await conn.execute("BEGIN")
+        await conn.execute("CREATE TEMP TABLE left_open (x int)")
+    pool = await db.raw_pool()
+    held = [await pool.acquire() for _ in range(pool.get_size())]
+    try:
+        assert not any(c.is_in_transaction() for c in held)
+        left = [await c.fetchval("SELECT to_regclass('pg_temp.left_open')") for c in held]
+        assert left == [None] * len(held)
+    finally:
+        for c in held:
+            await pool.release(c)
