@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from coserver.api.search import AgendaOut
 from tests.factories import app_db
 from tests.search.territory import CENTRE, Territory, at, north_of
 
@@ -85,12 +86,14 @@ async def test_agenda_json(client, territory):
     assert response.status_code == 200
     body = await response.get_json()
     assert (body["from"], body["to"], body["total"], body["next"]) == ("2026-12-05", "2026-12-06", 2, None)
-    days = {day["date"]: [event["name"] for event in day["events"]] for day in body["days"]}
+    AgendaOut.model_validate(body)  # the documented schema
+    events = {item["id"]: item for item in body["items"]}
+    assert [item["name"] for item in body["items"]] == ["Kabar", "Remote meetup"]  # each once, by start
+    days = {day["date"]: [events[ident]["name"] for ident in day["events"]] for day in body["days"]}
     assert days == {"2026-12-05": ["Kabar"], "2026-12-06": ["Kabar", "Remote meetup"]}
-    remote = body["days"][1]["events"][1]
+    remote = events[body["days"][1]["events"][1]]
     assert remote["local"] is False and remote["url"] == "https://mobilizon.example/events/meetup"
-    kabar = body["days"][0]["events"][0]
-    assert body["days"][1]["events"][0] == kabar  # the same rendering on each of its days
+    kabar = body["items"][0]
     assert kabar["starts_at"] == "2026-12-05T14:00:00+00:00"  # as ``isoformat`` writes it
     assert kabar["ends_at"] == "2026-12-05T22:00:00+00:00"
     assert datetime.fromisoformat(kabar["created_at"]).tzinfo is not None
