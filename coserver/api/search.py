@@ -236,7 +236,7 @@ async def agenda_endpoint() -> Response:
         "from": params.from_text,
         "to": params.to_text,
         # Each event once, the days by id: an event of a week is not written seven times (a week's page of
-        # 100 events around a town weighed 240 KiB with full events on each of their days, 70 KiB so).
+        # 100 events around a town weighed 240 KiB with full events on each of their days, 83 KiB so).
         "items": [hit_json(hit, with_distance) for hit in page.hits],
         "days": [{"date": day.isoformat(), "events": [hit.ap_id for hit in hits]} for day, hits in page.days],
         "total": page.total,
