@@ -103,6 +103,7 @@ def _extracted_messages() -> set[str]:
 def test_every_ui_string_has_a_french_translation():
     assert (CATALOG_DIR / "fr").is_dir()
     french = catalog("fr")
+
     def translated(msgid: str) -> bool:
         entry = french.get(msgid)
         strings = entry.string if entry else ""
