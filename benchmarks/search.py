@@ -9,7 +9,7 @@ jittered): (a) radius 10 km + kinds=event; (b) a 20×20 km map bbox; (c) zone; (
 (e) agenda of the next 7 days + radius 10 km; and, for information, (f) q=jardin alone (a whole-country
 text search). SQL = the statements the engine sends for each request (``engine_statements``: its
 transaction and settings, a located recency query's walk, the hits, the facet counts when the page does
-not hold the whole result; the SQL text and arguments of ``coserver.search.engine.build_statements``) as
+not hold the whole result; the SQL text and arguments of ``coserver.search.statements.bind``) as
 the server sends them (``benchmarks.measure``); HTTP = ``coserver serve``, one hypercorn worker. Goals:
 HTTP p50 ≤ 2× SQL p50, HTTP p95 ≤ 50 ms. Loopback only, bounded loops, the
 cluster is deleted at the end. ``--elements 100000`` for a quick run.
@@ -93,17 +93,18 @@ async def engine_statements(conn, settings: Settings, endpoint: str, args: Args)
     walk, the hits statement unless the walk found a page, the facet counts unless the first page holds the
     whole result (the agenda: unless it holds every event; a located text query's probe first, a located
     query's sample with bitmap scans off), the commit. Same SQL text and arguments as the engine's
-    (``build_statements``). Which of them run depends on the data: they are run once here, on ``conn``."""
+    (``bind``). Which of them run depends on the data: they are run once here, on ``conn``."""
     from werkzeug.datastructures import MultiDict
 
     from coserver.search.agenda import agenda_params
-    from coserver.search.engine import BITMAP, NO_BITMAP, SETTINGS, build_statements, probed_counts
+    from coserver.search.engine import BITMAP, NO_BITMAP, SETTINGS, probed_counts
     from coserver.search.params import parse_params
+    from coserver.search.statements import bind
 
     params = parse_params(MultiDict(args), settings, endpoint=endpoint)
     if endpoint == "agenda":
         params = agenda_params(params, settings)
-    bound = build_statements(settings, params)
+    bound = bind(settings, params)
     sent = [("BEGIN", []), (SETTINGS, [])]
     await conn.execute("BEGIN")
     await conn.execute(SETTINGS)

@@ -44,7 +44,6 @@ __all__ = [
     "RECENCY_WALK",
     "FacetCounts",
     "SearchPage",
-    "build_statements",
     "facet_counts",
     "probed_counts",
     "reading",
@@ -59,8 +58,6 @@ SETTINGS = "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_paralle
 # whole area is built before the first row is read: 20-80 ms in a dense town, against 0.5-1 ms.
 NO_BITMAP = "SET LOCAL enable_bitmapscan = off"
 BITMAP = "SET LOCAL enable_bitmapscan = on"
-
-build_statements = bind  # the statements and values of a query (``coserver.search.statements.bind``)
 
 
 @dataclass
@@ -167,7 +164,7 @@ async def search(
     bound: Bound | None = None,
 ) -> SearchPage:
     """Run ``params``: a page of hits, the next cursor, and (``with_counts``) facet counts per kind.
-    ``bound``: ``build_statements(settings, params, viewer_id)``, when the caller has it."""
+    ``bound``: ``bind(settings, params, viewer_id)``, when the caller has it."""
     bound = bound or bind(settings, params, viewer_id)
     async with reading(handle) as conn:
         hits, next_cursor = await page_of(conn, settings, params, bound)

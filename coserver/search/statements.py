@@ -14,6 +14,7 @@ by primary key.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,6 @@ _ACTOR_COLUMNS = (
 # What a page found on ``actors`` alone carries to the statement that joins its places.
 _PAGE_COLUMNS = [A.c[name] for name in dict.fromkeys((*_ACTOR_COLUMNS, "place_id", "location"))]
 _NULL = cast(null(), _FLOAT)
-_MAX_SHAPES = 1_000  # a bound on the compiled shapes kept (a few dozen in practice)
 
 
 @dataclass(frozen=True)
@@ -106,23 +106,16 @@ def bind(settings: Settings, params: SearchParams, viewer_id: int | None = None)
     return Bound(compiled(shape), values)
 
 
-_compiled: dict[Shape, Statements] = {}
-
-
+@functools.lru_cache(maxsize=1_000)  # a bound on the shapes kept (a few dozen in practice)
 def compiled(shape: Shape) -> Statements:
-    found = _compiled.get(shape)
-    if found is None:
-        if len(_compiled) >= _MAX_SHAPES:
-            _compiled.clear()
-        built = build(shape)
-        found = _compiled[shape] = Statements(
-            hits=Prepared(built["hits"]),
-            facets=Prepared(built["facets"]),
-            walk=Prepared(built["walk"]) if built["walk"] is not None else None,
-            stream_facets=built["stream_facets"],
-            probe=Prepared(built["probe"]) if built["probe"] is not None else None,
-        )
-    return found
+    built = build(shape)
+    return Statements(
+        hits=Prepared(built["hits"]),
+        facets=Prepared(built["facets"]),
+        walk=Prepared(built["walk"]) if built["walk"] is not None else None,
+        stream_facets=built["stream_facets"],
+        probe=Prepared(built["probe"]) if built["probe"] is not None else None,
+    )
 
 
 def build(shape: Shape) -> dict[str, Any]:

@@ -15,6 +15,15 @@ from tests.search.territory import CENTRE, Territory, north_of, params
 LAT, LON = CENTRE
 
 
+async def _move_place(db, place_id: int, lat: float, lon: float) -> None:
+    """Move a place in SQL, as any writer may: the triggers must carry the point to its actors."""
+    async with db.transaction() as s:
+        await s.execute(
+            text("UPDATE places SET location = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE id = :id"),
+            {"lat": lat, "lon": lon, "id": place_id},
+        )
+
+
 async def _location(db, actor_id: int) -> tuple[float, float] | None:
     async with db.session() as s:
         row = (
@@ -128,19 +137,11 @@ async def test_the_agenda_follows_a_moved_place(db, settings):
     async with db.session() as s:
         assert [h.id for h in (await agenda(s, settings, window)).hits] == [near.id]
     far_lat, far_lon = north_of(LAT, LON, 5_100)
-    async with db.transaction() as s:
-        await s.execute(
-            text("UPDATE places SET location = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE id = :id"),
-            {"lat": far_lat, "lon": far_lon, "id": place_id},
-        )
+    await _move_place(db, place_id, far_lat, far_lon)
     async with db.session() as s:
         assert (await agenda(s, settings, window)).hits == []
     inside_lat, inside_lon = north_of(LAT, LON, 4_900)
-    async with db.transaction() as s:
-        await s.execute(
-            text("UPDATE places SET location = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE id = :id"),
-            {"lat": inside_lat, "lon": inside_lon, "id": place_id},
-        )
+    await _move_place(db, place_id, inside_lat, inside_lon)
     async with db.session() as s:
         assert [h.id for h in (await agenda(s, settings, window)).hits] == [near.id]
 

@@ -12,12 +12,12 @@ from coserver.search.engine import (
     FACET_CAP,
     NO_BITMAP,
     RECENCY_WALK,
-    build_statements,
     facet_counts,
     probed_counts,
     reading,
     search,
 )
+from coserver.search.statements import bind
 from tests.search.territory import CENTRE, Territory, bulk_insert, params
 
 LAT, LON = CENTRE
@@ -38,7 +38,7 @@ async def walk_everything(db, settings, **values) -> list[int]:
 
 async def full_statement_ids(db, settings, **values) -> list[int]:
     """Ids of every hit, from the full hits statement alone (no walk), in one page of 100."""
-    sql, args = build_statements(settings, params(settings, **values)).sql("hits")
+    sql, args = bind(settings, params(settings, **values)).sql("hits")
     async with db.raw() as conn, reading(conn) as c:
         rows = await c.fetch(sql, *args)
     return [row["id"] for row in rows]
@@ -153,7 +153,7 @@ async def test_a_located_text_query_probes_the_area_before_the_text_indexes(db, 
     settled = {}
     for name, values in cases.items():
         p = params(settings, limit=5, **values)
-        probe = build_statements(settings, p).sql("probe")
+        probe = bind(settings, p).sql("probe")
         assert probe is not None
         async with db.raw() as conn:
             async with reading(conn) as c:

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from coserver.search.agenda import agenda, agenda_params
-from coserver.search.engine import build_statements, reading, search
+from coserver.search.engine import reading, search
+from coserver.search.statements import bind
 from tests.search.territory import CENTRE, bulk_insert, params
 
 LAT, LON = CENTRE
@@ -29,7 +30,7 @@ async def bulk(db):
 async def explain(db, settings, which: str = "hits", *, prefix: str = "EXPLAIN (COSTS OFF) ", **values):
     """The plan of the engine's statement ``which`` for ``values``, as the engine runs it (same text, same
     arguments, same settings)."""
-    sql, args = build_statements(settings, params(settings, **values)).sql(which)
+    sql, args = bind(settings, params(settings, **values)).sql(which)
     async with db.raw() as conn, reading(conn) as c:
         rows = await c.fetch(prefix + sql, *args)
     return "\n".join(row[0] for row in rows)
@@ -109,7 +110,7 @@ async def test_bulk_results_are_consistent(db, settings, bulk):
 
 async def explain_json(db, settings, **values) -> dict:
     """The plan of the hits statement as the engine sends it, with the planner's estimates and actual rows."""
-    sql, args = build_statements(settings, params(settings, **values)).sql("hits")
+    sql, args = bind(settings, params(settings, **values)).sql("hits")
     async with db.raw() as conn, reading(conn) as c:
         value = await c.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
     return (json.loads(value) if isinstance(value, str) else value)[0]["Plan"]
@@ -127,7 +128,7 @@ async def test_every_run_of_a_shape_is_planned_for_its_own_values(db, settings, 
     generic plan for every place after five runs: every run is planned with its own values."""
     boxes = [f"{LON - d},{LAT - d},{LON + d},{LAT + d}" for d in (0.01 * i for i in range(1, 11))]
     queries = [params(settings, bbox=box, sort="date") for box in boxes]  # no walk: the hits run each time
-    bound = [build_statements(settings, query) for query in queries]
+    bound = [bind(settings, query) for query in queries]
     texts = {b.sql("hits")[0] for b in bound}
     assert len(texts) == 1  # one shape, one SQL text, ten sets of values
     plans = "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1"
@@ -160,7 +161,7 @@ async def test_radius_estimate_is_not_one_place(db, settings, bulk):
 
 
 async def _plan_without_seqscan(db, settings, which: str, query) -> str:
-    sql, args = build_statements(settings, query).sql(which)
+    sql, args = bind(settings, query).sql(which)
     async with db.raw() as conn, reading(conn) as c:
         await c.execute("SET LOCAL enable_seqscan = off")
         return "\n".join(r[0] for r in await c.fetch("EXPLAIN (COSTS OFF) " + sql, *args))

@@ -101,11 +101,18 @@ async def test_sort_orders(db, settings, crowd):
     assert [hit.starts_at is None for hit in dated] == [False] * 30 + [True] * 15  # undated last
 
 
-async def test_relevance_ranks_a_bounded_pool_of_the_newest_matches(db, settings, crowd, monkeypatch):
+@pytest.fixture
+def pool_of_20(monkeypatch):
+    """Relevance ranks a pool of 20: the statements compiled with it are dropped before and after."""
     import coserver.search.statements as statements
 
     monkeypatch.setattr(statements, "RELEVANCE_POOL", 20)
-    monkeypatch.setattr(statements, "_compiled", {})  # the shape is compiled again, with the pool of 20
+    statements.compiled.cache_clear()
+    yield
+    statements.compiled.cache_clear()
+
+
+async def test_relevance_ranks_a_bounded_pool_of_the_newest_matches(db, settings, crowd, pool_of_20):
     query = params(settings, q="jardin", limit=8)
     seen: list[int] = []
     async with db.session() as session:
